@@ -1,0 +1,71 @@
+"""``flask --app app <command>``: init-db, create-user, seed-demo (more in later modules)."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+
+from app.db import session_scope
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(init_db)
+    app.cli.add_command(create_user)
+    app.cli.add_command(seed_demo)
+
+
+@click.command("init-db")
+def init_db() -> None:
+    """Create or upgrade the database schema (Alembic upgrade to head)."""
+    from flask import current_app
+
+    from app.migrate import upgrade
+
+    upgrade(current_app)
+    click.echo("Database is at the latest migration.")
+
+
+@click.command("create-user")
+@click.argument("username")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--name", "display_name", default=None, help="Name shown to others.")
+@click.option("--admin", is_flag=True, help="May create decisions.")
+def create_user(username: str, password: str, display_name: str | None, admin: bool) -> None:
+    """Create a user account."""
+    from app.services.errors import InvalidInput
+    from app.services.users import create_user as create
+
+    try:
+        with session_scope() as session:
+            user = create(
+                session=session,
+                username=username,
+                password=password,
+                display_name=display_name,
+                is_admin=admin,
+            )
+            name = user.username
+    except InvalidInput as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"Created user {name}{' (admin)' if admin else ''}.")
+
+
+@click.command("seed-demo")
+def seed_demo() -> None:
+    """Create the demo decision and its users (idempotent)."""
+    from app.demo import seed
+
+    with session_scope() as session:
+        result = seed(session=session)
+    if result.created:
+        click.echo(f"Demo decision created: {result.decision_title} (id {result.decision_id}).")
+    else:
+        click.echo(
+            f"Demo decision already present: {result.decision_title} (id {result.decision_id})."
+        )
+    if result.passwords:
+        click.echo("Demo logins (shown once; set DEMO_PASSWORD to choose your own):")
+        for username, password in result.passwords.items():
+            click.echo(f"  {username:<12} {password}")
+    else:
+        click.echo("Demo users already exist; their passwords were printed when they were created.")

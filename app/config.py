@@ -1,0 +1,48 @@
+"""Settings read from the environment (every key is documented in README.md)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+def load_settings(instance_path: str) -> dict[str, object]:
+    """Return Flask config values taken from the environment, with safe defaults.
+
+    - ``DATABASE_URL``: SQLAlchemy URL; default is a SQLite file in ``instance/``.
+    - ``SECRET_KEY``: signs session cookies; default is a random key kept in
+      ``instance/secret_key`` so restarts and several workers share it.
+    - ``SESSION_COOKIE_SECURE``: ``1`` behind HTTPS.
+    - ``MEMO_RENDER_TIMEOUT``: seconds a memo render may take (default 60).
+    """
+    Path(instance_path).mkdir(parents=True, exist_ok=True)
+    database_url = os.environ.get("DATABASE_URL") or (
+        f"sqlite:///{Path(instance_path) / 'options_matrix.sqlite3'}"
+    )
+    if database_url.startswith("postgres://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgres://") :]
+    elif database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
+    return {
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or _instance_secret(instance_path),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "0") == "1",
+        # CSRF tokens live as long as the login session (pages are left open for hours).
+        "WTF_CSRF_TIME_LIMIT": None,
+        "WTF_CSRF_HEADERS": ["X-CSRFToken"],
+        "MEMO_RENDER_TIMEOUT": float(os.environ.get("MEMO_RENDER_TIMEOUT", "60")),
+        "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    }
+
+
+def _instance_secret(instance_path: str) -> str:
+    path = Path(instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key

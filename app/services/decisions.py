@@ -1,0 +1,135 @@
+"""Decisions and their members."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from app.models import Decision, DecisionStatus, Member, Role, Round, User
+from app.schemas import DecisionCreate, parse
+from app.services import revisions
+from app.services.errors import InvalidInput, NotFound
+
+
+def decision_state(decision: Decision) -> dict[str, Any]:
+    return {
+        "title": decision.title,
+        "question": decision.question,
+        "background": decision.background,
+        "scale_min": decision.scale_min,
+        "scale_max": decision.scale_max,
+        "classification": decision.classification,
+        "status": decision.status,
+        "scoring_mode": decision.scoring_mode,
+        "aggregation": decision.aggregation,
+        "name_analysts_in_memo": decision.name_analysts_in_memo,
+        "current_round": decision.current_round,
+    }
+
+
+def decisions_for_user(*, session: Session, user_id: int) -> list[tuple[Decision, str]]:
+    stmt = (
+        select(Decision, Member.role)
+        .join(Member, Member.decision_id == Decision.id)
+        .where(Member.user_id == user_id)
+        .order_by(Decision.id)
+    )
+    return [(d, role) for d, role in session.execute(stmt).all()]
+
+
+def role_of(*, session: Session, decision_id: int, user_id: int) -> Role | None:
+    role = session.scalar(
+        select(Member.role).where(Member.decision_id == decision_id, Member.user_id == user_id)
+    )
+    return Role(role) if role else None
+
+
+def create_decision(*, session: Session, actor: User, data: dict[str, Any]) -> Decision:
+    valid, errors = parse(DecisionCreate, data)
+    if not errors and valid.scale_max <= valid.scale_min:
+        errors = {"scale_max": "Scale maximum must be greater than the scale minimum."}
+    if errors:
+        raise InvalidInput(errors)
+    decision = Decision(
+        title=valid.title,
+        question=valid.question,
+        background=valid.background,
+        scale_min=valid.scale_min,
+        scale_max=valid.scale_max,
+        classification=valid.classification.upper(),
+        status=DecisionStatus.SCORING.value,
+        created_by=actor.id,
+    )
+    session.add(decision)
+    session.flush()
+    session.add(Member(decision_id=decision.id, user_id=actor.id, role=Role.FACILITATOR.value))
+    session.add(Round(decision_id=decision.id, number=1, opened_by=actor.id))
+    revisions.record(
+        session=session,
+        decision_id=decision.id,
+        actor_id=actor.id,
+        entity="decision",
+        entity_id=decision.id,
+        action="create",
+        before=None,
+        after=decision_state(decision),
+    )
+    return decision
+
+
+def list_members(*, session: Session, decision_id: int) -> list[tuple[Member, User]]:
+    stmt = (
+        select(Member, User)
+        .join(User, User.id == Member.user_id)
+        .where(Member.decision_id == decision_id)
+        .order_by(Member.id)
+    )
+    return [(m, u) for m, u in session.execute(stmt).all()]
+
+
+def set_member(
+    *, session: Session, decision_id: int, actor_id: int, username: str, role: str
+) -> Member:
+    """Add a user to the decision with ``role``, or change their role."""
+    try:
+        role_value = Role(role)
+    except ValueError:
+        raise InvalidInput({"role": "Role must be facilitator, analyst or observer."}) from None
+    username = (username or "").strip()
+    if not username:
+        raise InvalidInput({"username": "Username is required."})
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise InvalidInput({"username": f"No user is called “{username}”."})
+    member = session.scalar(
+        select(Member).where(Member.decision_id == decision_id, Member.user_id == user.id)
+    )
+    before = {"username": user.username, "role": member.role} if member else None
+    if member is None:
+        member = Member(decision_id=decision_id, user_id=user.id, role=role_value.value)
+    elif member.role == role_value.value:
+        return member
+    else:
+        member.role = role_value.value
+    session.add(member)
+    session.flush()
+    revisions.record(
+        session=session,
+        decision_id=decision_id,
+        actor_id=actor_id,
+        entity="member",
+        entity_id=user.id,
+        action="create" if before is None else "update",
+        before=before,
+        after={"username": user.username, "role": role_value.value},
+    )
+    return member
+
+
+def get_decision(*, session: Session, decision_id: int) -> Decision:
+    decision = session.get(Decision, decision_id)
+    if decision is None:
+        raise NotFound("That decision does not exist.")
+    return decision

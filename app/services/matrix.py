@@ -1,0 +1,310 @@
+"""The decision matrix as a viewer may see it: cells, group values, totals, ranks, progress.
+
+Visibility lives here, once, for the page, its fragments and the JSON API: in blind mode
+nobody (facilitator included) sees group values, spreads, totals or other analysts' scores of
+a round until that round is revealed; each analyst always sees their own scores.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from app import analysis
+from app.models import (
+    Criterion,
+    Decision,
+    DecisionStatus,
+    Option,
+    OptionStatus,
+    Revision,
+    Role,
+    Round,
+    RoundCompletion,
+    Score,
+    ScoringMode,
+    User,
+)
+from app.services.criteria import list_criteria
+from app.services.decisions import list_members
+from app.services.errors import NotFound
+from app.services.options import list_options
+
+Method = Literal["mean", "median"]
+
+
+@dataclass
+class AnalystScore:
+    analyst_id: int
+    label: str
+    value: float | None
+    not_applicable: bool
+    rationale: str
+
+
+@dataclass
+class Cell:
+    option_id: int
+    criterion_id: int
+    mine: Score | None = None
+    value: float | None = None
+    std: float | None = None
+    min: float | None = None
+    max: float | None = None
+    count: int = 0
+    contested: bool = False
+    scores: list[AnalystScore] | None = None
+    previous_value: float | None = None
+
+
+@dataclass
+class Progress:
+    analyst: User
+    label: str
+    scored: int
+    total: int
+    done: bool
+
+
+@dataclass
+class Matrix:
+    decision: Decision
+    role: Role
+    viewer_id: int
+    round: Round
+    rounds: list[Round]
+    method: Method
+    group_visible: bool
+    can_score: bool
+    options: list[Option]
+    criteria: list[Criterion]
+    weights: list[float]
+    cells: dict[tuple[int, int], Cell]
+    totals: dict[int, float | None] = field(default_factory=dict)
+    ranks: dict[int, int | None] = field(default_factory=dict)
+    completeness: dict[int, float] = field(default_factory=dict)
+    contributions: dict[tuple[int, int], float | None] = field(default_factory=dict)
+    progress: list[Progress] = field(default_factory=list)
+    my_scored: int = 0
+    my_done: bool = False
+    revision: int = 0
+    evaluation: analysis.Evaluation | None = None
+    score_tensor: np.ndarray | None = None
+
+    @property
+    def is_current_round(self) -> bool:
+        return self.round.number == self.decision.current_round
+
+    @property
+    def revealed(self) -> bool:
+        return self.round.revealed_at is not None
+
+    @property
+    def cell_count(self) -> int:
+        return len(self.options) * len(self.criteria)
+
+    @property
+    def scale(self) -> analysis.Scale:
+        return analysis.Scale(float(self.decision.scale_min), float(self.decision.scale_max))
+
+    @property
+    def ranking(self) -> list[tuple[Option, float | None, int | None]]:
+        rows = [(o, self.totals.get(o.id), self.ranks.get(o.id)) for o in self.options]
+        return sorted(rows, key=lambda r: (r[2] is None, r[2] or 0, r[0].position))
+
+    @property
+    def layout(self) -> str:
+        """Changes when the page's structure or visibility changes (the page then reloads)."""
+        parts = [
+            self.decision.current_round, self.round.number, self.revealed, self.group_visible,
+            self.decision.status, self.decision.scoring_mode,
+            [o.id for o in self.options], [c.id for c in self.criteria],
+        ]
+        return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+
+
+def group_visible(decision: Decision, round_: Round) -> bool:
+    return decision.scoring_mode == ScoringMode.OPEN.value or round_.revealed_at is not None
+
+
+def latest_revision(*, session: Session, decision_id: int) -> int:
+    return int(
+        session.scalar(select(func.max(Revision.id)).where(Revision.decision_id == decision_id))
+        or 0
+    )
+
+
+def analyst_labels(members: list[tuple[object, User]]) -> dict[int, str]:
+    """Analysts as "Analyst A", "Analyst B", … in the order they joined the decision."""
+    labels: dict[int, str] = {}
+    for m, u in members:
+        if getattr(m, "role", None) == Role.ANALYST.value:
+            labels[u.id] = f"Analyst {_letters(len(labels))}"
+    return labels
+
+
+def _letters(index: int) -> str:
+    out = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        out = chr(65 + rem) + out
+    return out
+
+
+def build_matrix(
+    *,
+    session: Session,
+    decision: Decision,
+    viewer_id: int,
+    role: Role,
+    round_number: int | None = None,
+    method: Method | None = None,
+) -> Matrix:
+    rounds = list(
+        session.scalars(
+            select(Round).where(Round.decision_id == decision.id).order_by(Round.number)
+        )
+    )
+    number = round_number or decision.current_round
+    round_ = next((r for r in rounds if r.number == number), None)
+    if round_ is None:
+        raise NotFound(f"Round {number} does not exist.")
+    method = method or ("median" if decision.aggregation == "median" else "mean")
+    options = list_options(session=session, decision_id=decision.id, include_withdrawn=False)
+    criteria = list_criteria(session=session, decision_id=decision.id)
+    members = list_members(session=session, decision_id=decision.id)
+    labels = analyst_labels(members)
+    analysts = [u for m, u in members if m.role == Role.ANALYST.value]
+    visible = group_visible(decision, round_)
+    is_current = number == decision.current_round
+    matrix = Matrix(
+        decision=decision,
+        role=role,
+        viewer_id=viewer_id,
+        round=round_,
+        rounds=rounds,
+        method=method,
+        group_visible=visible,
+        can_score=(
+            role is Role.ANALYST and is_current and decision.status != DecisionStatus.CLOSED.value
+        ),
+        options=options,
+        criteria=criteria,
+        weights=[],
+        cells={(o.id, c.id): Cell(o.id, c.id) for o in options for c in criteria},
+        revision=latest_revision(session=session, decision_id=decision.id),
+    )
+    if criteria:
+        matrix.weights = [float(w) for w in analysis.normalise_weights([c.weight for c in criteria])]
+
+    scores = list(session.scalars(select(Score).where(Score.round_id == round_.id)))
+    done_ids = set(
+        session.scalars(select(RoundCompletion.analyst_id).where(RoundCompletion.round_id == round_.id))
+    )
+    option_index = {o.id: i for i, o in enumerate(options)}
+    criterion_index = {c.id: j for j, c in enumerate(criteria)}
+    analyst_index = {u.id: k for k, u in enumerate(analysts)}
+    tensor = np.full((len(analysts), len(options), len(criteria)), np.nan)
+    scored_by: dict[int, int] = dict.fromkeys(analyst_index, 0)
+    per_cell: dict[tuple[int, int], list[Score]] = {}
+    for s in scores:
+        key = (s.option_id, s.criterion_id)
+        if key not in matrix.cells:
+            continue
+        if s.analyst_id == viewer_id:
+            matrix.cells[key].mine = s
+        if s.analyst_id not in analyst_index:
+            continue
+        if s.value is not None or s.not_applicable:
+            scored_by[s.analyst_id] += 1
+        per_cell.setdefault(key, []).append(s)
+        if s.value is not None:
+            tensor[analyst_index[s.analyst_id], option_index[s.option_id], criterion_index[s.criterion_id]] = s.value
+
+    matrix.my_scored = scored_by.get(viewer_id, 0)
+    matrix.my_done = viewer_id in done_ids
+    if role is Role.FACILITATOR:
+        matrix.progress = [
+            Progress(u, labels.get(u.id, u.display_name), scored_by.get(u.id, 0), matrix.cell_count, u.id in done_ids)
+            for u in analysts
+        ]
+    if not visible or not options or not criteria:
+        return matrix
+
+    evaluation = analysis.evaluate(
+        tensor, [c.weight for c in criteria], [c.direction for c in criteria], matrix.scale, method
+    )
+    matrix.evaluation = evaluation
+    matrix.score_tensor = tensor
+    st = evaluation.stats
+    for o in options:
+        i = option_index[o.id]
+        total = evaluation.totals[i]
+        matrix.totals[o.id] = None if np.isnan(total) else float(total)
+        matrix.ranks[o.id] = evaluation.ranks[i]
+        matrix.completeness[o.id] = float(evaluation.completeness[i])
+        for c in criteria:
+            j = criterion_index[c.id]
+            cell = matrix.cells[(o.id, c.id)]
+            cell.count = int(st.count[i, j])
+            if cell.count:
+                cell.value = float(st.value[i, j])
+                cell.std = float(st.std[i, j])
+                cell.min = float(st.min[i, j])
+                cell.max = float(st.max[i, j])
+                cell.contested = bool(st.contested[i, j])
+            contribution = evaluation.contributions[i, j]
+            matrix.contributions[(o.id, c.id)] = None if np.isnan(contribution) else float(contribution)
+            cell.scores = [
+                AnalystScore(s.analyst_id, labels.get(s.analyst_id, "Analyst"), s.value, s.not_applicable, s.rationale)
+                for s in sorted(per_cell.get((o.id, c.id), []), key=lambda s: analyst_index[s.analyst_id])
+            ]
+    if number > 1:
+        _attach_previous_round(session, decision, rounds, number, matrix, method)
+    return matrix
+
+
+def _attach_previous_round(
+    session: Session, decision: Decision, rounds: list[Round], number: int, matrix: Matrix, method: Method
+) -> None:
+    previous = next((r for r in rounds if r.number == number - 1), None)
+    if previous is None or not group_visible(decision, previous):
+        return
+    values: dict[tuple[int, int], list[float]] = {}
+    for s in session.scalars(select(Score).where(Score.round_id == previous.id, Score.value.is_not(None))):
+        values.setdefault((s.option_id, s.criterion_id), []).append(float(s.value))
+    for key, cell in matrix.cells.items():
+        if key in values:
+            arr = np.array(values[key])
+            cell.previous_value = float(np.median(arr) if method == "median" else arr.mean())
+
+
+def spread_by_round(*, session: Session, decision: Decision) -> list[tuple[int, float | None, int]]:
+    """Mean standard deviation over cells, per visible round: (round, mean std, contested)."""
+    out: list[tuple[int, float | None, int]] = []
+    rounds = session.scalars(select(Round).where(Round.decision_id == decision.id).order_by(Round.number))
+    scale = analysis.Scale(float(decision.scale_min), float(decision.scale_max))
+    active = {o.id for o in list_options(session=session, decision_id=decision.id, include_withdrawn=False)}
+    for r in rounds:
+        if not group_visible(decision, r):
+            continue
+        cells: dict[tuple[int, int], list[float]] = {}
+        for s in session.scalars(select(Score).where(Score.round_id == r.id, Score.value.is_not(None))):
+            if s.option_id in active:
+                cells.setdefault((s.option_id, s.criterion_id), []).append(float(s.value))
+        if not cells:
+            out.append((r.number, None, 0))
+            continue
+        width = max(len(v) for v in cells.values())
+        tensor = np.full((width, 1, len(cells)), np.nan)
+        for j, vals in enumerate(cells.values()):
+            tensor[: len(vals), 0, j] = vals
+        stats = analysis.cell_stats(tensor, scale)
+        out.append((r.number, float(np.nanmean(stats.std)), int(stats.contested.sum())))
+    return out

@@ -1,0 +1,285 @@
+"""Scoring: one analyst's score for one cell, marking a round done, rounds and reveal."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from app.models import (
+    Criterion,
+    Decision,
+    DecisionStatus,
+    Member,
+    Option,
+    OptionStatus,
+    Role,
+    Round,
+    RoundCompletion,
+    Score,
+    ScoringMode,
+    utcnow,
+)
+from app.schemas import RATIONALE_MAX
+from app.services import revisions
+from app.services.decisions import decision_state
+from app.services.errors import Forbidden, InvalidInput, NotFound, ServiceError
+
+NOT_APPLICABLE = "na"
+
+
+def score_state(score: Score | None) -> dict[str, Any] | None:
+    if score is None:
+        return None
+    return {
+        "analyst_id": score.analyst_id,
+        "value": score.value,
+        "not_applicable": score.not_applicable,
+        "rationale": score.rationale,
+    }
+
+
+def score_entity_id(round_number: int, option_id: int, criterion_id: int, analyst_id: int) -> str:
+    return f"{round_number}:{option_id}:{criterion_id}:{analyst_id}"
+
+
+def get_round(*, session: Session, decision_id: int, number: int) -> Round:
+    round_ = session.scalar(
+        select(Round).where(Round.decision_id == decision_id, Round.number == number)
+    )
+    if round_ is None:
+        raise NotFound(f"Round {number} does not exist.")
+    return round_
+
+
+def parse_value(raw: str | None, decision: Decision) -> tuple[float | None, bool]:
+    """``""`` clears the cell, ``"na"`` marks it N/A, a number must lie on the scale."""
+    text = (raw or "").strip().lower()
+    if text == "":
+        return None, False
+    if text in {NOT_APPLICABLE, "n/a"}:
+        return None, True
+    try:
+        value = float(text)
+    except ValueError:
+        raise InvalidInput({"value": "Score must be a number on the scale, N/A or empty."}) from None
+    if not math.isfinite(value) or not decision.scale_min <= value <= decision.scale_max:
+        raise InvalidInput(
+            {"value": f"Score must be between {decision.scale_min} and {decision.scale_max}."}
+        )
+    return value, False
+
+
+def save_score(
+    *,
+    session: Session,
+    decision: Decision,
+    analyst_id: int,
+    option_id: int,
+    criterion_id: int,
+    value: str | None = None,
+    rationale: str | None = None,
+) -> Score:
+    """Set the analyst's value and/or rationale for one cell in the current round.
+
+    ``value=None`` leaves the value alone (rationale-only save) and vice versa.
+    """
+    if decision.status == DecisionStatus.CLOSED.value:
+        raise ServiceError("This decision is closed; scores can no longer change.")
+    option = session.get(Option, option_id)
+    criterion = session.get(Criterion, criterion_id)
+    if option is None or option.decision_id != decision.id:
+        raise NotFound("That option does not exist in this decision.")
+    if criterion is None or criterion.decision_id != decision.id:
+        raise NotFound("That criterion does not exist in this decision.")
+    if option.status != OptionStatus.ACTIVE.value:
+        raise InvalidInput({"option_id": "That option is withdrawn and cannot be scored."})
+    if rationale is not None:
+        rationale = rationale.strip()
+        if len(rationale) > RATIONALE_MAX:
+            raise InvalidInput({"rationale": f"Rationale must be at most {RATIONALE_MAX} characters."})
+    new_value = parse_value(value, decision) if value is not None else None
+    round_ = get_round(session=session, decision_id=decision.id, number=decision.current_round)
+
+    score = _locked_score(session, round_.id, option_id, criterion_id, analyst_id)
+    before = score_state(score)
+    if score is None:
+        score = Score(round_id=round_.id, option_id=option_id, criterion_id=criterion_id,
+                      analyst_id=analyst_id)
+    if new_value is not None:
+        score.value, score.not_applicable = new_value
+    if rationale is not None:
+        score.rationale = rationale
+    after = score_state(score)
+    if before == after:
+        return score
+    score.updated_at = utcnow()
+    session.add(score)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        # Another request by the same analyst inserted this cell first: update that row instead.
+        existing = _locked_score(session, round_.id, option_id, criterion_id, analyst_id)
+        assert existing is not None
+        before = score_state(existing)
+        existing.value, existing.not_applicable = score.value, score.not_applicable
+        existing.rationale = score.rationale
+        existing.updated_at = utcnow()
+        session.add(existing)
+        score = existing
+    revisions.record(
+        session=session,
+        decision_id=decision.id,
+        actor_id=analyst_id,
+        entity="score",
+        entity_id=score_entity_id(round_.number, option_id, criterion_id, analyst_id),
+        action="create" if before is None else "update",
+        option_id=option_id,
+        criterion_id=criterion_id,
+        round_number=round_.number,
+        before=before,
+        after=score_state(score),
+    )
+    return score
+
+
+def _locked_score(
+    session: Session, round_id: int, option_id: int, criterion_id: int, analyst_id: int
+) -> Score | None:
+    return session.scalar(
+        select(Score)
+        .where(
+            Score.round_id == round_id,
+            Score.option_id == option_id,
+            Score.criterion_id == criterion_id,
+            Score.analyst_id == analyst_id,
+        )
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+def set_done(*, session: Session, decision: Decision, analyst_id: int, done: bool) -> None:
+    round_ = get_round(session=session, decision_id=decision.id, number=decision.current_round)
+    existing = session.get(RoundCompletion, (round_.id, analyst_id))
+    if done == (existing is not None):
+        return
+    if done:
+        session.add(RoundCompletion(round_id=round_.id, analyst_id=analyst_id))
+    else:
+        session.delete(existing)
+    revisions.record(
+        session=session, decision_id=decision.id, actor_id=analyst_id, entity="round",
+        entity_id=round_.number, action="done" if done else "undone",
+        round_number=round_.number, before=None, after={"analyst_id": analyst_id, "done": done},
+    )
+
+
+def reveal_round(*, session: Session, decision: Decision, actor_id: int) -> Round:
+    round_ = get_round(session=session, decision_id=decision.id, number=decision.current_round)
+    if round_.revealed_at is not None:
+        raise ServiceError(f"Round {round_.number} is already revealed.")
+    round_.revealed_at = utcnow()
+    round_.revealed_by = actor_id
+    session.add(round_)
+    revisions.record(
+        session=session, decision_id=decision.id, actor_id=actor_id, entity="round",
+        entity_id=round_.number, action="reveal", round_number=round_.number,
+        before={"revealed": False}, after={"revealed": True},
+    )
+    return round_
+
+
+def open_next_round(*, session: Session, decision: Decision, actor_id: int) -> Round:
+    """Delphi style: a new round where every analyst starts from their previous scores."""
+    if decision.status == DecisionStatus.CLOSED.value:
+        raise ServiceError("This decision is closed.")
+    current = get_round(session=session, decision_id=decision.id, number=decision.current_round)
+    if decision.scoring_mode == ScoringMode.BLIND.value and current.revealed_at is None:
+        raise ServiceError("Reveal the current round before opening the next one.")
+    if current.revealed_at is None:
+        current.revealed_at = utcnow()
+        current.revealed_by = actor_id
+        session.add(current)
+    before = decision_state(decision)
+    new_round = Round(decision_id=decision.id, number=current.number + 1, opened_by=actor_id)
+    session.add(new_round)
+    decision.current_round = new_round.number
+    session.add(decision)
+    session.flush()
+    previous = session.scalars(select(Score).where(Score.round_id == current.id)).all()
+    for old in previous:
+        copy = Score(
+            round_id=new_round.id, option_id=old.option_id, criterion_id=old.criterion_id,
+            analyst_id=old.analyst_id, value=old.value, not_applicable=old.not_applicable,
+            rationale=old.rationale,
+        )
+        session.add(copy)
+        revisions.record(
+            session=session, decision_id=decision.id, actor_id=actor_id, entity="score",
+            entity_id=score_entity_id(new_round.number, old.option_id, old.criterion_id, old.analyst_id),
+            action="create", option_id=old.option_id, criterion_id=old.criterion_id,
+            round_number=new_round.number, before=None, after=score_state(copy),
+        )
+    revisions.record(
+        session=session, decision_id=decision.id, actor_id=actor_id, entity="round",
+        entity_id=new_round.number, action="open", round_number=new_round.number,
+        before=before, after=decision_state(decision),
+    )
+    return new_round
+
+
+SETTINGS = {
+    "scoring_mode": {m.value for m in ScoringMode},
+    "aggregation": {"mean", "median"},
+    "status": {s.value for s in DecisionStatus},
+}
+
+
+def update_settings(*, session: Session, decision: Decision, actor_id: int, data: dict[str, Any]) -> Decision:
+    before = decision_state(decision)
+    errors: dict[str, str] = {}
+    for key, allowed in SETTINGS.items():
+        if key in data:
+            if data[key] not in allowed:
+                errors[key] = f"{key.replace('_', ' ').capitalize()} must be one of {', '.join(sorted(allowed))}."
+            else:
+                setattr(decision, key, data[key])
+    if "name_analysts_in_memo" in data:
+        decision.name_analysts_in_memo = str(data["name_analysts_in_memo"]).lower() in {"1", "true", "on", "yes"}
+    if "classification" in data:
+        marking = str(data["classification"]).strip().upper()
+        if not marking or len(marking) > 80:
+            errors["classification"] = "Classification marking must be 1–80 characters."
+        decision.classification = marking
+    if errors:
+        session.expire(decision)
+        raise InvalidInput(errors)
+    after = decision_state(decision)
+    if after != before:
+        decision.version += 1
+        session.add(decision)
+        revisions.record(
+            session=session, decision_id=decision.id, actor_id=actor_id, entity="decision",
+            entity_id=decision.id, action="update", before=before, after=after,
+        )
+    return decision
+
+
+def analysts_of(*, session: Session, decision_id: int) -> list[int]:
+    return list(
+        session.scalars(
+            select(Member.user_id)
+            .where(Member.decision_id == decision_id, Member.role == Role.ANALYST.value)
+            .order_by(Member.id)
+        )
+    )
+
+
+def require_analyst(role: Role) -> None:
+    if role is not Role.ANALYST:
+        raise Forbidden("Only analysts score options.")

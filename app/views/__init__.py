@@ -1,0 +1,12 @@
+"""Blueprints: one per area of the product."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.views import api, auth, criteria, decisions, history, matrix, memos, options
+
+    for module in (auth, decisions, options, criteria, matrix, history, memos, api):
+        app.register_blueprint(module.bp)

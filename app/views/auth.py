@@ -1,0 +1,56 @@
+"""Log in and log out."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, g, redirect, render_template, request, session, url_for
+
+from app.db import get_session
+from app.services.users import authenticate, revoke_sessions
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    if not target:
+        return url_for("decisions.index")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return url_for("decisions.index")
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():  # type: ignore[no-untyped-def]
+    error = None
+    if request.method == "POST":
+        db = get_session()
+        user = authenticate(
+            session=db,
+            username=request.form.get("username", ""),
+            password=request.form.get("password", ""),
+        )
+        if user is None:
+            error = "Unknown username or wrong password."
+        else:
+            db.commit()
+            session.clear()
+            session["user_id"] = user.id
+            session["session_version"] = user.session_version
+            session.permanent = False
+            return redirect(_safe_next(request.form.get("next")))
+    status = 401 if error else 200
+    return (
+        render_template("auth/login.html", error=error, next=request.values.get("next", "")),
+        status,
+    )
+
+
+@bp.post("/logout")
+def logout():  # type: ignore[no-untyped-def]
+    db = get_session()
+    revoke_sessions(session=db, user=g.user)
+    db.commit()
+    session.clear()
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,90 @@
+"""Decision pages: my decisions, create a decision, overview, members."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+
+from app.db import get_session
+from app.htmx import is_htmx, make_response
+from app.models import Role
+from app.services import criteria as criteria_service
+from app.services import decisions as decision_service
+from app.services import options as option_service
+from app.services.errors import InvalidInput
+from app.views.access import load_decision
+
+bp = Blueprint("decisions", __name__)
+
+
+@bp.get("/")
+def index():  # type: ignore[no-untyped-def]
+    rows = decision_service.decisions_for_user(session=get_session(), user_id=g.user.id)
+    return render_template("decisions/index.html", rows=rows, errors={}, form={})
+
+
+@bp.post("/decisions")
+def create():  # type: ignore[no-untyped-def]
+    if not g.user.is_admin:
+        abort(403, "Only administrators can create decisions.")
+    db = get_session()
+    try:
+        decision = decision_service.create_decision(
+            session=db, actor=g.user, data=request.form.to_dict()
+        )
+    except InvalidInput as exc:
+        db.rollback()
+        rows = decision_service.decisions_for_user(session=db, user_id=g.user.id)
+        return render_template(
+            "decisions/index.html", rows=rows, errors=exc.errors, form=request.form
+        ), 422
+    db.commit()
+    return redirect(url_for("decisions.overview", decision_id=decision.id), 303)
+
+
+def overview_context(decision_id: int) -> dict[str, object]:
+    access = load_decision(decision_id)
+    db = get_session()
+    criteria = criteria_service.list_criteria(session=db, decision_id=decision_id)
+    return {
+        "access": access,
+        "decision": access.decision,
+        "options": option_service.list_options(session=db, decision_id=decision_id),
+        "criteria": criteria,
+        "weight_total": sum(c.weight for c in criteria),
+        "members": decision_service.list_members(session=db, decision_id=decision_id),
+    }
+
+
+@bp.get("/decisions/<int:decision_id>")
+def overview(decision_id: int):  # type: ignore[no-untyped-def]
+    return render_template("decisions/overview.html", **overview_context(decision_id))
+
+
+@bp.post("/decisions/<int:decision_id>/members")
+def set_member(decision_id: int):  # type: ignore[no-untyped-def]
+    access = load_decision(decision_id, Role.FACILITATOR)
+    db = get_session()
+    errors: dict[str, str] = {}
+    try:
+        decision_service.set_member(
+            session=db,
+            decision_id=decision_id,
+            actor_id=access.user.id,
+            username=request.form.get("username", ""),
+            role=request.form.get("role", ""),
+        )
+        db.commit()
+    except InvalidInput as exc:
+        db.rollback()
+        errors = exc.errors
+    status = 422 if errors else 200
+    if is_htmx():
+        context = overview_context(decision_id)
+        return make_response(
+            render_template("decisions/_members.html", **context, errors=errors, form=request.form),
+            status,
+        )
+    if errors:
+        context = overview_context(decision_id)
+        return render_template("decisions/overview.html", **context, errors=errors), status
+    return redirect(url_for("decisions.overview", decision_id=decision_id), 303)

@@ -1,0 +1,172 @@
+"""The decision matrix: scoring in place, live group values, weights, rounds and reveal."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+
+from app.db import get_session
+from app.htmx import is_htmx, make_response
+from app.models import Role
+from app.services import criteria as criteria_service
+from app.services import scores as score_service
+from app.services.errors import NotFound
+from app.services.matrix import Matrix, build_matrix, latest_revision
+from app.views.access import Access, load_decision
+
+bp = Blueprint("matrix", __name__, url_prefix="/decisions/<int:decision_id>")
+
+
+def _int_arg(name: str) -> int | None:
+    raw = request.values.get(name, "")
+    if raw == "":
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        abort(400, f"{name} must be a whole number.")
+
+
+def _matrix(access: Access, *, round_number: int | None = None) -> Matrix:
+    method = request.args.get("method")
+    if method not in (None, "mean", "median"):
+        abort(400, "method must be mean or median.")
+    try:
+        return build_matrix(
+            session=get_session(), decision=access.decision, viewer_id=access.user.id,
+            role=access.role, round_number=round_number, method=method,  # type: ignore[arg-type]
+        )
+    except NotFound as exc:
+        abort(404, exc.message)
+
+
+@bp.get("/matrix")
+def page(decision_id: int):  # type: ignore[no-untyped-def]
+    access = load_decision(decision_id)
+    matrix = _matrix(access, round_number=_int_arg("round"))
+    return make_response(
+        render_template("matrix/page.html", access=access, decision=access.decision, m=matrix)
+    )
+
+
+@bp.get("/matrix/poll")
+def poll(decision_id: int):  # type: ignore[no-untyped-def]
+    """Cheap change check: 204 when nothing changed since ``since``; otherwise fresh values."""
+    access = load_decision(decision_id)
+    since = _int_arg("since") or 0
+    if latest_revision(session=get_session(), decision_id=decision_id) <= since:
+        return Response(status=204)
+    matrix = _matrix(access, round_number=_int_arg("round"))
+    if request.args.get("layout") != matrix.layout:
+        response = make_response("", 200)
+        response.headers["HX-Refresh"] = "true"
+        return response
+    return make_response(render_template("matrix/_updates.html", access=access, decision=access.decision, m=matrix))
+
+
+@bp.post("/matrix/scores")
+def save_score(decision_id: int):  # type: ignore[no-untyped-def]
+    access = load_decision(decision_id, Role.ANALYST)
+    if access.role is not Role.ANALYST:
+        abort(403, "Only analysts score options.")
+    option_id, criterion_id = _int_arg("option_id"), _int_arg("criterion_id")
+    if option_id is None or criterion_id is None:
+        abort(400, "option_id and criterion_id are required.")
+    db = get_session()
+    score_service.save_score(
+        session=db, decision=access.decision, analyst_id=access.user.id, option_id=option_id,
+        criterion_id=criterion_id, value=request.form.get("value"),
+        rationale=request.form.get("rationale"),
+    )
+    db.commit()
+    matrix = _matrix(access)
+    cell = matrix.cells[(option_id, criterion_id)]
+    return make_response(
+        render_template(
+            "matrix/_saved.html", access=access, decision=access.decision, m=matrix, cell=cell,
+            rationale_only="value" not in request.form,
+        )
+    )
+
+
+@bp.get("/matrix/cells/<int:option_id>/<int:criterion_id>")
+def cell_detail(decision_id: int, option_id: int, criterion_id: int):  # type: ignore[no-untyped-def]
+    access = load_decision(decision_id)
+    matrix = _matrix(access, round_number=_int_arg("round"))
+    cell = matrix.cells.get((option_id, criterion_id))
+    if cell is None:
+        abort(404, "That cell is not in this decision's matrix.")
+    option = next(o for o in matrix.options if o.id == option_id)
+    criterion = next(c for c in matrix.criteria if c.id == criterion_id)
+    template = "matrix/_detail.html" if is_htmx() else "matrix/detail_page.html"
+    return make_response(
+        render_template(template, access=access, decision=access.decision, m=matrix, cell=cell,
+                        option=option, criterion=criterion)
+    )
+
+
+@bp.post("/matrix/weights/<int:criterion_id>")
+def set_weight(decision_id: int, criterion_id: int):  # type: ignore[no-untyped-def]
+    access = load_decision(decision_id, Role.FACILITATOR)
+    db = get_session()
+    criteria_service.set_weight(
+        session=db, decision_id=decision_id, criterion_id=criterion_id, actor_id=access.user.id,
+        weight=request.form.get("weight", ""),
+    )
+    db.commit()
+    if not is_htmx():
+        return redirect(url_for("matrix.page", decision_id=decision_id), 303)
+    matrix = _matrix(access)
+    return make_response(render_template("matrix/_updates.html", access=access, decision=access.decision, m=matrix))
+
+
+@bp.post("/matrix/done")
+def mark_done(decision_id: int):  # type: ignore[no-untyped-def]
+    access = load_decision(decision_id, Role.ANALYST)
+    if access.role is not Role.ANALYST:
+        abort(403, "Only analysts mark their scoring done.")
+    db = get_session()
+    score_service.set_done(
+        session=db, decision=access.decision, analyst_id=access.user.id,
+        done=request.form.get("done", "1") == "1",
+    )
+    db.commit()
+    return _back_to_matrix(decision_id)
+
+
+@bp.post("/rounds/reveal")
+def reveal(decision_id: int):  # type: ignore[no-untyped-def]
+    access = load_decision(decision_id, Role.FACILITATOR)
+    db = get_session()
+    score_service.reveal_round(session=db, decision=access.decision, actor_id=access.user.id)
+    db.commit()
+    return _back_to_matrix(decision_id)
+
+
+@bp.post("/rounds")
+def open_round(decision_id: int):  # type: ignore[no-untyped-def]
+    access = load_decision(decision_id, Role.FACILITATOR)
+    db = get_session()
+    score_service.open_next_round(session=db, decision=access.decision, actor_id=access.user.id)
+    db.commit()
+    return _back_to_matrix(decision_id)
+
+
+@bp.post("/settings")
+def settings(decision_id: int):  # type: ignore[no-untyped-def]
+    access = load_decision(decision_id, Role.FACILITATOR)
+    db = get_session()
+    score_service.update_settings(
+        session=db, decision=access.decision, actor_id=access.user.id, data=request.form.to_dict()
+    )
+    db.commit()
+    return _back_to_matrix(decision_id)
+
+
+def _back_to_matrix(decision_id: int) -> Response:
+    target = url_for("matrix.page", decision_id=decision_id)
+    if is_htmx():
+        response = make_response("", 200)
+        response.headers["HX-Location"] = target
+        return response
+    return redirect(target, 303)
+

@@ -1,0 +1,153 @@
+"""Web wiring: extensions, login gate, security headers, error pages, template helpers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask, Response, g, jsonify, redirect, render_template, request, session, url_for
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+from app.db import get_session
+from app.htmx import htmx, is_htmx
+from app.markdown_text import render_markdown
+from app.models import User
+from app.services.errors import ServiceError
+
+csrf = CSRFProtect()
+
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "health"})
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+
+
+def init_app(app: Flask) -> None:
+    htmx.init_app(app)
+    csrf.init_app(app)
+
+    from app.views import register_blueprints
+
+    register_blueprints(app)
+
+    app.before_request(_load_user)
+    app.before_request(_require_login)
+    app.after_request(_security_headers)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(ServiceError, _service_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _server_error)
+
+    app.add_url_rule("/healthz", "health", lambda: {"status": "ok"})
+    app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.filters["when"] = format_when
+    app.jinja_env.filters["pct"] = lambda v, d=0: "–" if v is None else f"{v * 100:.{d}f} %"
+    app.jinja_env.globals["app_version"] = __import__("app").__version__
+
+
+def wants_json() -> bool:
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" and not is_htmx()
+
+
+def current_user() -> User | None:
+    return g.get("user")
+
+
+def _load_user() -> None:
+    g.user = None
+    user_id = session.get("user_id")
+    if user_id is None or request.endpoint == "static":
+        return
+    user = get_session().get(User, user_id)
+    if user is not None and user.session_version == session.get("session_version"):
+        g.user = user
+    else:
+        session.clear()
+
+
+def _require_login() -> Response | tuple[Any, int] | None:
+    if g.user is not None or request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    if wants_json():
+        return jsonify(error="Log in first."), 401
+    if is_htmx():
+        response = Response("Your session has ended. Log in again.", 401)
+        response.headers["HX-Redirect"] = url_for("auth.login", next=request.full_path)
+        return response
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    if g.get("user") is not None and "Cache-Control" not in response.headers:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _error_response(status: int, message: str, errors: dict[str, str] | None = None) -> Any:
+    if wants_json():
+        body: dict[str, Any] = {"error": message}
+        if errors:
+            body["errors"] = errors
+        return jsonify(body), status
+    if is_htmx():
+        response = Response(message, status, mimetype="text/plain")
+        response.headers["Vary"] = "HX-Request"
+        return response
+    return render_template("error.html", status=status, message=message), status
+
+
+def _csrf_error(exc: CSRFError) -> Any:
+    return _error_response(
+        400, "The form was missing its security token. Reload the page and try again."
+    )
+
+
+def _service_error(exc: ServiceError) -> Any:
+    get_session().rollback()
+    return _error_response(exc.status, exc.message, getattr(exc, "errors", None))
+
+
+_MESSAGES = {
+    400: "The request was not understood.",
+    401: "Log in first.",
+    403: "Your role in this decision does not allow that.",
+    404: "Not found.",
+    405: "That action is not allowed here.",
+    409: "That conflicts with a newer change.",
+    413: "That is too large.",
+}
+
+
+def _http_error(exc: HTTPException) -> Any:
+    if exc.code and exc.code >= 500:
+        return _server_error(exc)
+    code = exc.code or 400
+    custom = exc.description and exc.description != type(exc).description
+    return _error_response(code, exc.description if custom else _MESSAGES.get(code, "Error."))
+
+
+def _server_error(exc: Exception) -> Any:
+    if "db_session" in g:
+        g.db_session.rollback()
+    from flask import current_app
+
+    current_app.logger.exception("Unhandled error: %s", exc)
+    return _error_response(500, "Something went wrong on our side; nothing was saved.")
+
+
+def format_when(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")

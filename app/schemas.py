@@ -48,10 +48,14 @@ class CriterionBase(SQLModel):
 
     _strip_name = field_validator("name", mode="before")(_strip)
 
-    @field_validator("weight")
+    @field_validator("weight", mode="before")
     @classmethod
-    def _finite(cls, value: float) -> float:
-        if not math.isfinite(value):
+    def _finite(cls, value: Any) -> Any:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            return value  # reported as "must be a number"
+        if not math.isfinite(number):
             raise ValueError("must be a finite number")
         return value
 
@@ -104,10 +108,12 @@ def _message(error: dict[str, Any]) -> str:
         return f"must be at most {ctx.get('max_length')} characters."
     if kind in {"float_parsing", "int_parsing", "float_type", "int_type"}:
         return "must be a number."
+    if kind == "finite_number":
+        return "must be a finite number."
     if kind in {"greater_than_equal"}:
-        return f"must be at least {ctx.get('ge')}."
+        return f"must be at least {ctx.get('ge'):g}."
     if kind in {"less_than_equal"}:
-        return f"must be at most {ctx.get('le')}."
+        return f"must be at most {ctx.get('le'):g}."
     if kind == "enum":
         return f"must be one of {ctx.get('expected')}."
     if kind == "missing":

@@ -21,7 +21,6 @@ from app.models import (
     Decision,
     DecisionStatus,
     Option,
-    OptionStatus,
     Revision,
     Role,
     Round,
@@ -121,9 +120,14 @@ class Matrix:
     def layout(self) -> str:
         """Changes when the page's structure or visibility changes (the page then reloads)."""
         parts = [
-            self.decision.current_round, self.round.number, self.revealed, self.group_visible,
-            self.decision.status, self.decision.scoring_mode,
-            [o.id for o in self.options], [c.id for c in self.criteria],
+            self.decision.current_round,
+            self.round.number,
+            self.revealed,
+            self.group_visible,
+            self.decision.status,
+            self.decision.scoring_mode,
+            [o.id for o in self.options],
+            [c.id for c in self.criteria],
         ]
         return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
 
@@ -201,11 +205,15 @@ def build_matrix(
         revision=latest_revision(session=session, decision_id=decision.id),
     )
     if criteria:
-        matrix.weights = [float(w) for w in analysis.normalise_weights([c.weight for c in criteria])]
+        matrix.weights = [
+            float(w) for w in analysis.normalise_weights([c.weight for c in criteria])
+        ]
 
     scores = list(session.scalars(select(Score).where(Score.round_id == round_.id)))
     done_ids = set(
-        session.scalars(select(RoundCompletion.analyst_id).where(RoundCompletion.round_id == round_.id))
+        session.scalars(
+            select(RoundCompletion.analyst_id).where(RoundCompletion.round_id == round_.id)
+        )
     )
     option_index = {o.id: i for i, o in enumerate(options)}
     criterion_index = {c.id: j for j, c in enumerate(criteria)}
@@ -225,13 +233,23 @@ def build_matrix(
             scored_by[s.analyst_id] += 1
         per_cell.setdefault(key, []).append(s)
         if s.value is not None:
-            tensor[analyst_index[s.analyst_id], option_index[s.option_id], criterion_index[s.criterion_id]] = s.value
+            tensor[
+                analyst_index[s.analyst_id],
+                option_index[s.option_id],
+                criterion_index[s.criterion_id],
+            ] = s.value
 
     matrix.my_scored = scored_by.get(viewer_id, 0)
     matrix.my_done = viewer_id in done_ids
     if role is Role.FACILITATOR:
         matrix.progress = [
-            Progress(u, labels.get(u.id, u.display_name), scored_by.get(u.id, 0), matrix.cell_count, u.id in done_ids)
+            Progress(
+                u,
+                labels.get(u.id, u.display_name),
+                scored_by.get(u.id, 0),
+                matrix.cell_count,
+                u.id in done_ids,
+            )
             for u in analysts
         ]
     if not visible or not options or not criteria:
@@ -260,10 +278,20 @@ def build_matrix(
                 cell.max = float(st.max[i, j])
                 cell.contested = bool(st.contested[i, j])
             contribution = evaluation.contributions[i, j]
-            matrix.contributions[(o.id, c.id)] = None if np.isnan(contribution) else float(contribution)
+            matrix.contributions[(o.id, c.id)] = (
+                None if np.isnan(contribution) else float(contribution)
+            )
             cell.scores = [
-                AnalystScore(s.analyst_id, labels.get(s.analyst_id, "Analyst"), s.value, s.not_applicable, s.rationale)
-                for s in sorted(per_cell.get((o.id, c.id), []), key=lambda s: analyst_index[s.analyst_id])
+                AnalystScore(
+                    s.analyst_id,
+                    labels.get(s.analyst_id, "Analyst"),
+                    s.value,
+                    s.not_applicable,
+                    s.rationale,
+                )
+                for s in sorted(
+                    per_cell.get((o.id, c.id), []), key=lambda s: analyst_index[s.analyst_id]
+                )
             ]
     if number > 1:
         _attach_previous_round(session, decision, rounds, number, matrix, method)
@@ -271,13 +299,20 @@ def build_matrix(
 
 
 def _attach_previous_round(
-    session: Session, decision: Decision, rounds: list[Round], number: int, matrix: Matrix, method: Method
+    session: Session,
+    decision: Decision,
+    rounds: list[Round],
+    number: int,
+    matrix: Matrix,
+    method: Method,
 ) -> None:
     previous = next((r for r in rounds if r.number == number - 1), None)
     if previous is None or not group_visible(decision, previous):
         return
     values: dict[tuple[int, int], list[float]] = {}
-    for s in session.scalars(select(Score).where(Score.round_id == previous.id, Score.value.is_not(None))):
+    for s in session.scalars(
+        select(Score).where(Score.round_id == previous.id, Score.value.is_not(None))
+    ):
         values.setdefault((s.option_id, s.criterion_id), []).append(float(s.value))
     for key, cell in matrix.cells.items():
         if key in values:
@@ -288,14 +323,21 @@ def _attach_previous_round(
 def spread_by_round(*, session: Session, decision: Decision) -> list[tuple[int, float | None, int]]:
     """Mean standard deviation over cells, per visible round: (round, mean std, contested)."""
     out: list[tuple[int, float | None, int]] = []
-    rounds = session.scalars(select(Round).where(Round.decision_id == decision.id).order_by(Round.number))
+    rounds = session.scalars(
+        select(Round).where(Round.decision_id == decision.id).order_by(Round.number)
+    )
     scale = analysis.Scale(float(decision.scale_min), float(decision.scale_max))
-    active = {o.id for o in list_options(session=session, decision_id=decision.id, include_withdrawn=False)}
+    active = {
+        o.id
+        for o in list_options(session=session, decision_id=decision.id, include_withdrawn=False)
+    }
     for r in rounds:
         if not group_visible(decision, r):
             continue
         cells: dict[tuple[int, int], list[float]] = {}
-        for s in session.scalars(select(Score).where(Score.round_id == r.id, Score.value.is_not(None))):
+        for s in session.scalars(
+            select(Score).where(Score.round_id == r.id, Score.value.is_not(None))
+        ):
             if s.option_id in active:
                 cells.setdefault((s.option_id, s.criterion_id), []).append(float(s.value))
         if not cells:

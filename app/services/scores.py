@@ -65,7 +65,9 @@ def parse_value(raw: str | None, decision: Decision) -> tuple[float | None, bool
     try:
         value = float(text)
     except ValueError:
-        raise InvalidInput({"value": "Score must be a number on the scale, N/A or empty."}) from None
+        raise InvalidInput(
+            {"value": "Score must be a number on the scale, N/A or empty."}
+        ) from None
     if not math.isfinite(value) or not decision.scale_min <= value <= decision.scale_max:
         raise InvalidInput(
             {"value": f"Score must be between {decision.scale_min} and {decision.scale_max}."}
@@ -100,15 +102,21 @@ def save_score(
     if rationale is not None:
         rationale = rationale.strip()
         if len(rationale) > RATIONALE_MAX:
-            raise InvalidInput({"rationale": f"Rationale must be at most {RATIONALE_MAX} characters."})
+            raise InvalidInput(
+                {"rationale": f"Rationale must be at most {RATIONALE_MAX} characters."}
+            )
     new_value = parse_value(value, decision) if value is not None else None
     round_ = get_round(session=session, decision_id=decision.id, number=decision.current_round)
 
     score = _locked_score(session, round_.id, option_id, criterion_id, analyst_id)
     before = score_state(score)
     if score is None:
-        score = Score(round_id=round_.id, option_id=option_id, criterion_id=criterion_id,
-                      analyst_id=analyst_id)
+        score = Score(
+            round_id=round_.id,
+            option_id=option_id,
+            criterion_id=criterion_id,
+            analyst_id=analyst_id,
+        )
     if new_value is not None:
         score.value, score.not_applicable = new_value
     if rationale is not None:
@@ -173,9 +181,15 @@ def set_done(*, session: Session, decision: Decision, analyst_id: int, done: boo
     else:
         session.delete(existing)
     revisions.record(
-        session=session, decision_id=decision.id, actor_id=analyst_id, entity="round",
-        entity_id=round_.number, action="done" if done else "undone",
-        round_number=round_.number, before=None, after={"analyst_id": analyst_id, "done": done},
+        session=session,
+        decision_id=decision.id,
+        actor_id=analyst_id,
+        entity="round",
+        entity_id=round_.number,
+        action="done" if done else "undone",
+        round_number=round_.number,
+        before=None,
+        after={"analyst_id": analyst_id, "done": done},
     )
 
 
@@ -187,9 +201,15 @@ def reveal_round(*, session: Session, decision: Decision, actor_id: int) -> Roun
     round_.revealed_by = actor_id
     session.add(round_)
     revisions.record(
-        session=session, decision_id=decision.id, actor_id=actor_id, entity="round",
-        entity_id=round_.number, action="reveal", round_number=round_.number,
-        before={"revealed": False}, after={"revealed": True},
+        session=session,
+        decision_id=decision.id,
+        actor_id=actor_id,
+        entity="round",
+        entity_id=round_.number,
+        action="reveal",
+        round_number=round_.number,
+        before={"revealed": False},
+        after={"revealed": True},
     )
     return round_
 
@@ -214,21 +234,40 @@ def open_next_round(*, session: Session, decision: Decision, actor_id: int) -> R
     previous = session.scalars(select(Score).where(Score.round_id == current.id)).all()
     for old in previous:
         copy = Score(
-            round_id=new_round.id, option_id=old.option_id, criterion_id=old.criterion_id,
-            analyst_id=old.analyst_id, value=old.value, not_applicable=old.not_applicable,
+            round_id=new_round.id,
+            option_id=old.option_id,
+            criterion_id=old.criterion_id,
+            analyst_id=old.analyst_id,
+            value=old.value,
+            not_applicable=old.not_applicable,
             rationale=old.rationale,
         )
         session.add(copy)
         revisions.record(
-            session=session, decision_id=decision.id, actor_id=actor_id, entity="score",
-            entity_id=score_entity_id(new_round.number, old.option_id, old.criterion_id, old.analyst_id),
-            action="create", option_id=old.option_id, criterion_id=old.criterion_id,
-            round_number=new_round.number, before=None, after=score_state(copy),
+            session=session,
+            decision_id=decision.id,
+            actor_id=actor_id,
+            entity="score",
+            entity_id=score_entity_id(
+                new_round.number, old.option_id, old.criterion_id, old.analyst_id
+            ),
+            action="create",
+            option_id=old.option_id,
+            criterion_id=old.criterion_id,
+            round_number=new_round.number,
+            before=None,
+            after=score_state(copy),
         )
     revisions.record(
-        session=session, decision_id=decision.id, actor_id=actor_id, entity="round",
-        entity_id=new_round.number, action="open", round_number=new_round.number,
-        before=before, after=decision_state(decision),
+        session=session,
+        decision_id=decision.id,
+        actor_id=actor_id,
+        entity="round",
+        entity_id=new_round.number,
+        action="open",
+        round_number=new_round.number,
+        before=before,
+        after=decision_state(decision),
     )
     return new_round
 
@@ -240,17 +279,26 @@ SETTINGS = {
 }
 
 
-def update_settings(*, session: Session, decision: Decision, actor_id: int, data: dict[str, Any]) -> Decision:
+def update_settings(
+    *, session: Session, decision: Decision, actor_id: int, data: dict[str, Any]
+) -> Decision:
     before = decision_state(decision)
     errors: dict[str, str] = {}
     for key, allowed in SETTINGS.items():
         if key in data:
             if data[key] not in allowed:
-                errors[key] = f"{key.replace('_', ' ').capitalize()} must be one of {', '.join(sorted(allowed))}."
+                errors[key] = (
+                    f"{key.replace('_', ' ').capitalize()} must be one of {', '.join(sorted(allowed))}."
+                )
             else:
                 setattr(decision, key, data[key])
     if "name_analysts_in_memo" in data:
-        decision.name_analysts_in_memo = str(data["name_analysts_in_memo"]).lower() in {"1", "true", "on", "yes"}
+        decision.name_analysts_in_memo = str(data["name_analysts_in_memo"]).lower() in {
+            "1",
+            "true",
+            "on",
+            "yes",
+        }
     if "classification" in data:
         marking = str(data["classification"]).strip().upper()
         if not marking or len(marking) > 80:
@@ -264,8 +312,14 @@ def update_settings(*, session: Session, decision: Decision, actor_id: int, data
         decision.version += 1
         session.add(decision)
         revisions.record(
-            session=session, decision_id=decision.id, actor_id=actor_id, entity="decision",
-            entity_id=decision.id, action="update", before=before, after=after,
+            session=session,
+            decision_id=decision.id,
+            actor_id=actor_id,
+            entity="decision",
+            entity_id=decision.id,
+            action="update",
+            before=before,
+            after=after,
         )
     return decision
 

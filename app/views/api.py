@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, g, jsonify
+from typing import Any
+
+from flask import Blueprint, abort, g, jsonify, request
 
 from app.analysis import normalise_weights
 from app.db import get_session
 from app.services import criteria as criteria_service
 from app.services import decisions as decision_service
 from app.services import options as option_service
+from app.services.errors import NotFound
+from app.services.matrix import Matrix, build_matrix
 from app.views.access import load_decision
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -71,3 +75,101 @@ def decision(decision_id: int):  # type: ignore[no-untyped-def]
             ],
         }
     )
+
+
+@bp.get("/decisions/<int:decision_id>/matrix")
+def matrix(decision_id: int):  # type: ignore[no-untyped-def]
+    """The matrix as the caller may see it (same visibility rules as the page)."""
+    access = load_decision(decision_id)
+    round_number = request.args.get("round", type=int)
+    method = request.args.get("method")
+    if method not in (None, "mean", "median"):
+        abort(400, "method must be mean or median.")
+    try:
+        m = build_matrix(
+            session=get_session(),
+            decision=access.decision,
+            viewer_id=access.user.id,
+            role=access.role,
+            round_number=round_number,
+            method=method,  # type: ignore[arg-type]
+        )
+    except NotFound as exc:
+        abort(404, exc.message)
+    return jsonify(matrix_json(m))
+
+
+def _num(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 6)
+
+
+def matrix_json(m: Matrix) -> dict[str, Any]:
+    visible = m.group_visible
+    cells = []
+    for (option_id, criterion_id), cell in m.cells.items():
+        mine = cell.mine
+        entry: dict[str, Any] = {
+            "option_id": option_id,
+            "criterion_id": criterion_id,
+            "mine": None if mine is None else ("na" if mine.not_applicable else _num(mine.value)),
+            "my_rationale": None if mine is None else mine.rationale,
+            "value": None,
+            "std": None,
+            "min": None,
+            "max": None,
+            "count": None,
+            "contested": None,
+        }
+        if visible:
+            entry |= {
+                "value": _num(cell.value),
+                "std": _num(cell.std),
+                "min": _num(cell.min),
+                "max": _num(cell.max),
+                "count": cell.count,
+                "contested": cell.contested,
+                "scores": [
+                    {
+                        "analyst": s.label,
+                        "value": "na" if s.not_applicable else _num(s.value),
+                        "rationale": s.rationale,
+                    }
+                    for s in cell.scores or []
+                ],
+            }
+            if cell.previous_value is not None:
+                entry["previous_round_value"] = _num(cell.previous_value)
+        cells.append(entry)
+    return {
+        "decision_id": m.decision.id,
+        "round": m.round.number,
+        "current_round": m.decision.current_round,
+        "revealed": m.revealed,
+        "group_visible": visible,
+        "scoring_mode": m.decision.scoring_mode,
+        "method": m.method,
+        "revision": m.revision,
+        "scale": {"min": m.decision.scale_min, "max": m.decision.scale_max},
+        "criteria": [
+            {
+                "id": c.id,
+                "name": c.name,
+                "weight": c.weight,
+                "weight_normalised": w,
+                "direction": c.direction,
+            }
+            for c, w in zip(m.criteria, m.weights, strict=True)
+        ],
+        "options": [
+            {
+                "id": o.id,
+                "title": o.title,
+                "total": _num(m.totals.get(o.id)) if visible else None,
+                "rank": m.ranks.get(o.id) if visible else None,
+                "completeness": _num(m.completeness.get(o.id)) if visible else None,
+            }
+            for o in m.options
+        ],
+        "cells": cells,
+        "my_progress": {"scored": m.my_scored, "total": m.cell_count, "done": m.my_done},
+    }

@@ -11,6 +11,7 @@ from app.services import criteria as criteria_service
 from app.services import decisions as decision_service
 from app.services import options as option_service
 from app.services.errors import InvalidInput
+from app.services.matrix import spread_by_round
 from app.views.access import load_decision
 
 bp = Blueprint("decisions", __name__)
@@ -52,6 +53,7 @@ def overview_context(decision_id: int) -> dict[str, object]:
         "criteria": criteria,
         "weight_total": sum(c.weight for c in criteria),
         "members": decision_service.list_members(session=db, decision_id=decision_id),
+        "spread": spread_by_round(session=db, decision=access.decision),
     }
 
 

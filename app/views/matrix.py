@@ -32,8 +32,12 @@ def _matrix(access: Access, *, round_number: int | None = None) -> Matrix:
         abort(400, "method must be mean or median.")
     try:
         return build_matrix(
-            session=get_session(), decision=access.decision, viewer_id=access.user.id,
-            role=access.role, round_number=round_number, method=method,  # type: ignore[arg-type]
+            session=get_session(),
+            decision=access.decision,
+            viewer_id=access.user.id,
+            role=access.role,
+            round_number=round_number,
+            method=method,  # type: ignore[arg-type]
         )
     except NotFound as exc:
         abort(404, exc.message)
@@ -60,7 +64,9 @@ def poll(decision_id: int):  # type: ignore[no-untyped-def]
         response = make_response("", 200)
         response.headers["HX-Refresh"] = "true"
         return response
-    return make_response(render_template("matrix/_updates.html", access=access, decision=access.decision, m=matrix))
+    return make_response(
+        render_template("matrix/_updates.html", access=access, decision=access.decision, m=matrix)
+    )
 
 
 @bp.post("/matrix/scores")
@@ -73,8 +79,12 @@ def save_score(decision_id: int):  # type: ignore[no-untyped-def]
         abort(400, "option_id and criterion_id are required.")
     db = get_session()
     score_service.save_score(
-        session=db, decision=access.decision, analyst_id=access.user.id, option_id=option_id,
-        criterion_id=criterion_id, value=request.form.get("value"),
+        session=db,
+        decision=access.decision,
+        analyst_id=access.user.id,
+        option_id=option_id,
+        criterion_id=criterion_id,
+        value=request.form.get("value"),
         rationale=request.form.get("rationale"),
     )
     db.commit()
@@ -82,7 +92,11 @@ def save_score(decision_id: int):  # type: ignore[no-untyped-def]
     cell = matrix.cells[(option_id, criterion_id)]
     return make_response(
         render_template(
-            "matrix/_saved.html", access=access, decision=access.decision, m=matrix, cell=cell,
+            "matrix/_saved.html",
+            access=access,
+            decision=access.decision,
+            m=matrix,
+            cell=cell,
             rationale_only="value" not in request.form,
         )
     )
@@ -99,8 +113,15 @@ def cell_detail(decision_id: int, option_id: int, criterion_id: int):  # type: i
     criterion = next(c for c in matrix.criteria if c.id == criterion_id)
     template = "matrix/_detail.html" if is_htmx() else "matrix/detail_page.html"
     return make_response(
-        render_template(template, access=access, decision=access.decision, m=matrix, cell=cell,
-                        option=option, criterion=criterion)
+        render_template(
+            template,
+            access=access,
+            decision=access.decision,
+            m=matrix,
+            cell=cell,
+            option=option,
+            criterion=criterion,
+        )
     )
 
 
@@ -109,14 +130,19 @@ def set_weight(decision_id: int, criterion_id: int):  # type: ignore[no-untyped-
     access = load_decision(decision_id, Role.FACILITATOR)
     db = get_session()
     criteria_service.set_weight(
-        session=db, decision_id=decision_id, criterion_id=criterion_id, actor_id=access.user.id,
+        session=db,
+        decision_id=decision_id,
+        criterion_id=criterion_id,
+        actor_id=access.user.id,
         weight=request.form.get("weight", ""),
     )
     db.commit()
     if not is_htmx():
         return redirect(url_for("matrix.page", decision_id=decision_id), 303)
     matrix = _matrix(access)
-    return make_response(render_template("matrix/_updates.html", access=access, decision=access.decision, m=matrix))
+    return make_response(
+        render_template("matrix/_updates.html", access=access, decision=access.decision, m=matrix)
+    )
 
 
 @bp.post("/matrix/done")
@@ -126,7 +152,9 @@ def mark_done(decision_id: int):  # type: ignore[no-untyped-def]
         abort(403, "Only analysts mark their scoring done.")
     db = get_session()
     score_service.set_done(
-        session=db, decision=access.decision, analyst_id=access.user.id,
+        session=db,
+        decision=access.decision,
+        analyst_id=access.user.id,
         done=request.form.get("done", "1") == "1",
     )
     db.commit()
@@ -169,4 +197,3 @@ def _back_to_matrix(decision_id: int) -> Response:
         response.headers["HX-Location"] = target
         return response
     return redirect(target, 303)
-

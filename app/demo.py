@@ -442,18 +442,15 @@ def seed(*, session: Session, reset_passwords: bool = False) -> SeedResult:
                     decision_id=decision.id,
                     actor_id=analyst.id,
                     entity="score",
-                    entity_id=f"{round_one.number}:{score.option_id}:{score.criterion_id}:{analyst.id}",
+                    entity_id=score_entity_id(
+                        round_one.number, score.option_id, score.criterion_id, analyst.id
+                    ),
                     action="create",
                     option_id=score.option_id,
                     criterion_id=score.criterion_id,
                     round_number=round_one.number,
                     before=None,
-                    after={
-                        "analyst_id": analyst.id,
-                        "value": float(value),
-                        "not_applicable": False,
-                        "rationale": rationale,
-                    },
+                    after=score_state(score),
                 )
     session.flush()
     return SeedResult(decision.id, decision.title, True, shown)

@@ -199,7 +199,7 @@ SCORES: dict[str, dict[str, tuple[S, S, S]]] = {
             (2, "Hosts will not want to look like they pick sides now."),
         ),
         "ct": (
-            (3, "Builds skills over time, not this summer."),
+            (4, "Builds skills that matter on the Panj within a year."),
             (4, "Border units gain real capability."),
             (3, "Limited by how often we can run them."),
         ),
@@ -215,13 +215,13 @@ SCORES: dict[str, dict[str, tuple[S, S, S]]] = {
         ),
         "speed": (
             (3, "Next exercise cycle at the earliest."),
-            (3, "Months of planning."),
+            (4, "Existing exercise slots can be re-purposed."),
             (3, "Six months or more."),
         ),
         "influence": (
             (4, "Regular contact builds relationships."),
-            (4, "Military-to-military ties last."),
-            (3, "Only if sustained for years."),
+            (5, "Military-to-military ties last a generation."),
+            (4, "Lasting, if sustained for years."),
         ),
         "legal": (
             (4, "Standard security cooperation."),
@@ -305,9 +305,9 @@ SCORES: dict[str, dict[str, tuple[S, S, S]]] = {
     },
     "baseline": {
         "accept": (
-            (4, "No demands on hosts."),
-            (3, "Hosts may read it as abandonment."),
-            (5, "Nothing for hosts to refuse."),
+            (3, "No demands, but reads as walking away."),
+            (2, "Hosts will read it as abandonment."),
+            (4, "Nothing for hosts to refuse."),
         ),
         "ct": (
             (1, "Leaves the border to Russia."),

@@ -51,12 +51,13 @@ def create_user(username: str, password: str, display_name: str | None, admin: b
 
 
 @click.command("seed-demo")
-def seed_demo() -> None:
+@click.option("--reset-passwords", is_flag=True, help="Give every demo user a new password.")
+def seed_demo(reset_passwords: bool) -> None:
     """Create the demo decision and its users (idempotent)."""
     from app.demo import seed
 
     with session_scope() as session:
-        result = seed(session=session)
+        result = seed(session=session, reset_passwords=reset_passwords)
     if result.created:
         click.echo(f"Demo decision created: {result.decision_title} (id {result.decision_id}).")
     else:
@@ -68,4 +69,7 @@ def seed_demo() -> None:
         for username, password in result.passwords.items():
             click.echo(f"  {username:<12} {password}")
     else:
-        click.echo("Demo users already exist; their passwords were printed when they were created.")
+        click.echo(
+            "Demo users already exist; their passwords were printed when they were created "
+            "(`flask --app app seed-demo --reset-passwords` issues new ones)."
+        )

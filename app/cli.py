@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 
 from app.db import session_scope
 
@@ -15,6 +16,7 @@ def register_cli(app: Flask) -> None:
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db() -> None:
     """Create or upgrade the database schema (Alembic upgrade to head)."""
     from flask import current_app
@@ -26,6 +28,7 @@ def init_db() -> None:
 
 
 @click.command("create-user")
+@with_appcontext
 @click.argument("username")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @click.option("--name", "display_name", default=None, help="Name shown to others.")
@@ -51,6 +54,7 @@ def create_user(username: str, password: str, display_name: str | None, admin: b
 
 
 @click.command("seed-demo")
+@with_appcontext
 @click.option("--reset-passwords", is_flag=True, help="Give every demo user a new password.")
 def seed_demo(reset_passwords: bool) -> None:
     """Create the demo decision and its users (idempotent)."""

@@ -22,6 +22,30 @@
     flash("Cannot reach the server. Your last change may not be saved; check the connection.", "error");
   });
 
+  // The cell-detail drawer: focus its heading when it opens; Close or Escape returns focus.
+  var opener = null;
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (event.detail.target && event.detail.target.id === "cell-detail") { opener = event.detail.elt; }
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail.target && event.detail.target.id === "cell-detail") {
+      var heading = event.detail.target.querySelector("h2");
+      if (heading) { heading.focus(); }
+    }
+  });
+  function closeDrawer() {
+    var drawer = document.getElementById("cell-detail");
+    if (!drawer || !drawer.firstChild) return;
+    drawer.replaceChildren();
+    if (opener && document.body.contains(opener)) { opener.focus(); }
+  }
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest(".drawer-close")) { closeDrawer(); }
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" && event.target.closest && event.target.closest("#cell-detail")) { closeDrawer(); }
+  });
+
   // Spreadsheet-like keys in the matrix: arrows move between cells, Delete clears a score.
   document.addEventListener("keydown", function (event) {
     var select = event.target;

@@ -40,6 +40,7 @@ format: install
 
 bench: install
 	$(BIN)/python bench/analysis.py
+	$(BIN)/python bench/live.py
 	$(BIN)/python bench/memo.py
 	$(BIN)/python bench/history.py
 

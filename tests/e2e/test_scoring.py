@@ -23,7 +23,11 @@ def post(page: Page, url: str, form: dict[str, str]):  # type: ignore[no-untyped
 def fresh_decision(page: Page, *, blind: bool) -> int:
     """A small decision of our own, so these tests never depend on each other's changes."""
     page.goto("/")
-    response = post(page, "/decisions", {"title": f"E2E decision {uuid.uuid4().hex[:6]}", "scale_min": "1", "scale_max": "5"})
+    response = post(
+        page,
+        "/decisions",
+        {"title": f"E2E decision {uuid.uuid4().hex[:6]}", "scale_min": "1", "scale_max": "5"},
+    )
     decision_id = int(re.search(r"/decisions/(\d+)", response.url).group(1))
     base = f"/decisions/{decision_id}"
     for username in ("analyst-a", "analyst-b"):
@@ -39,7 +43,12 @@ def fresh_decision(page: Page, *, blind: bool) -> int:
 
 
 def group_text(page: Page, option: str, criterion: str) -> str:
-    return page.get_by_role("button", name=f"Details for {option} on {criterion}").locator("..").locator(".group").inner_text()
+    return (
+        page.get_by_role("button", name=f"Details for {option} on {criterion}")
+        .locator("..")
+        .locator(".group")
+        .inner_text()
+    )
 
 
 def test_a_save_appears_in_the_other_analysts_matrix_without_reload(page_as) -> None:  # type: ignore[no-untyped-def]
@@ -57,7 +66,11 @@ def test_a_save_appears_in_the_other_analysts_matrix_without_reload(page_as) -> 
     rationale.fill("Half-written thought")
 
     a.get_by_label("Your score for Joint drills on Acceptability").select_option("5")
-    cell = b.locator("#matrix-table").get_by_role("button", name="Details for Joint drills on Acceptability").locator("..")
+    cell = (
+        b.locator("#matrix-table")
+        .get_by_role("button", name="Details for Joint drills on Acceptability")
+        .locator("..")
+    )
     expect(cell.locator(".gv")).to_have_text("3.0", timeout=3000)
     expect(cell.locator(".spread")).to_contain_text("n 2")
     expect(cell.locator(".flag")).to_have_text("contested")
@@ -79,7 +92,9 @@ def test_blind_mode_hides_until_reveal(page_as) -> None:  # type: ignore[no-unty
     expect(b.locator(".group .gv")).to_have_count(0)
     expect(b.locator("#ranking")).not_to_contain_text("Intelligence sharing")
     fac.goto(url)
-    expect(fac.get_by_role("row", name=re.compile("Analyst A")).get_by_text("1 / 4")).to_be_visible()
+    expect(
+        fac.get_by_role("row", name=re.compile("Analyst A")).get_by_text("1 / 4")
+    ).to_be_visible()
     expect(fac.locator(".group .gv")).to_have_count(0)
     fac.get_by_role("button", name="Reveal round 1").click()
     expect(fac.locator(".group .gv").first).to_be_visible()
@@ -106,7 +121,9 @@ def test_keyboard_only_scoring_of_a_full_row(page_as) -> None:  # type: ignore[n
             page.keyboard.press("ArrowRight")
             expect(row_selects.nth(i + 1)).to_be_focused()
     page.keyboard.press("ArrowDown")
-    expect(page.locator("table.matrix tbody tr").nth(2).locator("select.score").nth(count - 1)).to_be_focused()
+    expect(
+        page.locator("table.matrix tbody tr").nth(2).locator("select.score").nth(count - 1)
+    ).to_be_focused()
     page.reload()
     row_selects = page.locator("table.matrix tbody tr").nth(1).locator("select.score")
     assert [row_selects.nth(i).input_value() for i in range(count)] == values
@@ -133,3 +150,30 @@ def test_round_two_starts_from_round_one_scores(page_as) -> None:  # type: ignor
     expect(a.get_by_text("earlier round, read-only")).to_be_visible()
     expect(a.locator("table.matrix select")).to_have_count(0)
     expect(a.get_by_label("Your score for Joint drills on Escalation risk")).to_have_text("You: 4")
+
+
+def test_facilitator_weight_change_moves_totals_live(page_as) -> None:  # type: ignore[no-untyped-def]
+    fac = page_as("facilitator")
+    decision_id = fresh_decision(fac, blind=False)
+    a = page_as("analyst-a")
+    url = f"/decisions/{decision_id}/matrix"
+    a.goto(url)
+    # Intelligence sharing is acceptable but risky; joint drills the opposite.
+    for label, value in (
+        ("Intelligence sharing on Acceptability", "5"),
+        ("Intelligence sharing on Escalation risk", "5"),
+        ("Joint drills on Acceptability", "1"),
+        ("Joint drills on Escalation risk", "1"),
+    ):
+        a.get_by_label(f"Your score for {label}").select_option(value)
+    expect(a.locator(".save-status", has_text="Saved")).to_have_count(4)
+    fac.goto(url)
+    expect(fac.locator("#ranking li").first).to_contain_text("50.0")  # 50/50 weights: a tie
+    weight = fac.get_by_label("Weight of Acceptability")
+    weight.fill("150")
+    weight.press("Tab")
+    expect(fac.locator("#ranking li").first).to_contain_text("Intelligence sharing")
+    expect(fac.locator("#ranking li").first).to_contain_text("75.0")
+    expect(fac.locator(".crit", has_text="Acceptability")).to_contain_text("75 %")
+    # The analyst's open page follows without a reload.
+    expect(a.locator("#ranking li").first).to_contain_text("75.0", timeout=3000)

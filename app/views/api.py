@@ -173,3 +173,40 @@ def matrix_json(m: Matrix) -> dict[str, Any]:
         "cells": cells,
         "my_progress": {"scored": m.my_scored, "total": m.cell_count, "done": m.my_done},
     }
+
+
+@bp.get("/decisions/<int:decision_id>/analysis")
+def analysis(decision_id: int):  # type: ignore[no-untyped-def]
+    """Robustness of the ranking: SMAA-2, exact weight sensitivity, TOPSIS check.
+
+    Same visibility as the page (before a blind round is revealed: a note only) and the same
+    settings: ``?samples=`` (1,000-50,000, default 10,000), ``?band=`` (0-50 percentage points;
+    empty: uniform weights), ``?round=`` (default: the current round).
+    """
+    from app.services import robustness
+
+    access = load_decision(decision_id)
+    settings = robustness.parse_settings(request.args)
+    try:
+        result = robustness.compute(
+            session=get_session(),
+            decision=access.decision,
+            viewer_id=access.user.id,
+            role=access.role,
+            samples=settings.samples,
+            band=settings.band,
+            round_number=request.args.get("round", type=int),
+        )
+    except NotFound as exc:
+        abort(404, exc.message)
+    if result is None:
+        d = access.decision
+        return jsonify(
+            {
+                "decision_id": d.id,
+                "round": request.args.get("round", type=int) or d.current_round,
+                "group_visible": False,
+                "note": "Robustness figures appear once the facilitator reveals the round.",
+            }
+        )
+    return jsonify(robustness.as_json(result))

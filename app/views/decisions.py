@@ -10,6 +10,7 @@ from app.models import Role
 from app.services import criteria as criteria_service
 from app.services import decisions as decision_service
 from app.services import options as option_service
+from app.services import robustness as robustness_service
 from app.services.errors import InvalidInput
 from app.services.matrix import spread_by_round
 from app.views.access import load_decision
@@ -46,6 +47,7 @@ def overview_context(decision_id: int) -> dict[str, object]:
     access = load_decision(decision_id)
     db = get_session()
     criteria = criteria_service.list_criteria(session=db, decision_id=decision_id)
+    settings = robustness_service.parse_settings(request.args)
     return {
         "access": access,
         "decision": access.decision,
@@ -54,6 +56,15 @@ def overview_context(decision_id: int) -> dict[str, object]:
         "weight_total": sum(c.weight for c in criteria),
         "members": decision_service.list_members(session=db, decision_id=decision_id),
         "spread": spread_by_round(session=db, decision=access.decision),
+        # ?samples=&band= choose the robustness sampling (bad values answer 400).
+        "robustness": robustness_service.compute(
+            session=db,
+            decision=access.decision,
+            viewer_id=access.user.id,
+            role=access.role,
+            samples=settings.samples,
+            band=settings.band,
+        ),
     }
 
 

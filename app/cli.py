@@ -1,4 +1,4 @@
-"""``flask --app app <command>``: init-db, create-user, seed-demo (more in later modules)."""
+"""``flask --app app <command>``: schema, accounts, demo data, memos, export and import."""
 
 from __future__ import annotations
 
@@ -10,9 +10,19 @@ from app.db import session_scope
 
 
 def register_cli(app: Flask) -> None:
-    app.cli.add_command(init_db)
-    app.cli.add_command(create_user)
-    app.cli.add_command(seed_demo)
+    from app.memo_cli import render_memo_command
+    from app.transfer import export_command, import_command
+
+    for command in (
+        init_db,
+        create_user,
+        set_password,
+        seed_demo,
+        render_memo_command,
+        export_command,
+        import_command,
+    ):
+        app.cli.add_command(command)
 
 
 @click.command("init-db")
@@ -51,6 +61,29 @@ def create_user(username: str, password: str, display_name: str | None, admin: b
     except InvalidInput as exc:
         raise click.ClickException(exc.message) from None
     click.echo(f"Created user {name}{' (admin)' if admin else ''}.")
+
+
+@click.command("set-password")
+@with_appcontext
+@click.argument("username")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def set_password(username: str, password: str) -> None:
+    """Set a user's password (and log them out everywhere)."""
+    from sqlalchemy import select
+
+    from app.models import User
+    from app.passwords import hash_password
+    from app.services.users import revoke_sessions
+
+    if len(password) < 10:
+        raise click.ClickException("Password must be at least 10 characters.")
+    with session_scope() as session:
+        user = session.scalar(select(User).where(User.username == username.strip().lower()))
+        if user is None:
+            raise click.ClickException(f"No user is called {username!r}.")
+        user.password_hash = hash_password(password)
+        revoke_sessions(session=session, user=user)
+    click.echo(f"Password set for {username}; their existing sessions are logged out.")
 
 
 @click.command("seed-demo")

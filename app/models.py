@@ -227,6 +227,10 @@ class Revision(SQLModel, table=True):
         Index("ix_revision_decision_id", "decision_id", "id"),
         Index("ix_revision_option", "option_id", "id"),
         Index("ix_revision_actor", "decision_id", "actor_id", "id"),
+        Index("ix_revision_entity", "decision_id", "entity", "entity_id", "id"),
+        Index("ix_revision_kind", "decision_id", "entity", "id"),
+        Index("ix_revision_criterion", "criterion_id", "id"),
+        Index("ix_revision_created", "decision_id", "created_at"),
     )
 
     id: int | None = Field(

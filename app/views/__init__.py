@@ -6,7 +6,17 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from app.views import api, auth, criteria, decisions, history, matrix, memos, options
+    from app.views import (
+        api,
+        auth,
+        criteria,
+        decisions,
+        exports,
+        history,
+        matrix,
+        memos,
+        options,
+    )
 
-    for module in (auth, decisions, options, criteria, matrix, history, memos, api):
+    for module in (auth, decisions, options, criteria, matrix, history, exports, memos, api):
         app.register_blueprint(module.bp)

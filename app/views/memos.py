@@ -1,21 +1,206 @@
-"""Issued memos (filled out by the memo module)."""
+"""Decision memos: the register (all members), the issue form and preview (facilitators),
+issuing, and downloads of the exact bytes issued. No route edits or deletes a memo."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
-from sqlalchemy import select
+import base64
+from typing import Any
 
-from app.db import get_session
-from app.models import Memo
-from app.views.access import load_decision
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+
+from app import memo
+from app.db import get_engine, get_session
+from app.htmx import is_htmx, make_response
+from app.models import Role
+from app.services import memos as memo_service
+from app.services.errors import InvalidInput, ServiceError
+from app.services.matrix import build_matrix
+from app.views.access import Access, load_decision
 
 bp = Blueprint("memos", __name__, url_prefix="/decisions/<int:decision_id>/memos")
 
+FRAME_CSP = (
+    "default-src 'none'; style-src 'self'; font-src 'self'; img-src 'self' data:; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+)
+
 
 @bp.get("")
-def index(decision_id: int):  # type: ignore[no-untyped-def]
+def index(decision_id: int) -> Any:
     access = load_decision(decision_id)
-    memos = get_session().scalars(
-        select(Memo).where(Memo.decision_id == decision_id).order_by(Memo.id.desc())
+    memos = memo_service.list_memos(session=get_session(), decision_id=decision_id)
+    issued = request.args.get("issued", type=int)
+    just_issued = next((m for m in memos if m.id == issued), None)
+    return render_template(
+        "memos/index.html",
+        access=access,
+        decision=access.decision,
+        memos=memos,
+        issuers=memo_service.issuer_names(session=get_session(), memos=memos),
+        just_issued=just_issued,
     )
-    return render_template("memos/index.html", access=access, decision=access.decision, memos=list(memos))
+
+
+@bp.get("/new")
+def new(decision_id: int) -> Any:
+    access = load_decision(decision_id, Role.FACILITATOR)
+    matrix = _matrix(access)
+    form = memo_service.default_form(access.decision, access.user, matrix)
+    return _form_page(access, form, {}, refusal=_refusal(access, matrix))
+
+
+@bp.post("/preview")
+def preview(decision_id: int) -> Any:
+    """The memo's HTML as it will be rendered, for the preview frame; nothing is stored."""
+    access = load_decision(decision_id, Role.FACILITATOR)
+    get_session().commit()  # end the request's transaction: the snapshot reads on its own
+    try:
+        form = memo_service.parse_form(_posted())
+        snapshot = memo_service.read_snapshot(
+            engine=get_engine(), decision_id=decision_id, issuer=access.user, form=form
+        )
+    except ServiceError as exc:
+        return _framed(render_template("memos/preview_error.html", message=exc.message), exc.status)
+    html = memo_service.preview_html(snapshot, asset_base=url_for("static", filename=""))
+    return _framed(html, 200)
+
+
+@bp.post("")
+def issue(decision_id: int) -> Any:
+    access = load_decision(decision_id, Role.FACILITATOR)
+    get_session().commit()  # no lock is held while the memo renders
+    data = _posted()
+    try:
+        form = memo_service.parse_form(data)
+        issued = memo_service.issue_memo(
+            engine=get_engine(),
+            decision_id=decision_id,
+            issuer=access.user,
+            form=form,
+            timeout=float(current_app.config.get("MEMO_RENDER_TIMEOUT", 60)),
+            cache_dir=_cache_dir(),
+        )
+    except ServiceError as exc:
+        if not is_htmx():
+            if isinstance(exc, InvalidInput):
+                return _form_page(access, data, exc.errors, status=exc.status)
+            raise
+        # htmx swaps 422 answers: the form comes back with the message next to it.
+        errors = exc.errors if isinstance(exc, InvalidInput) else {}
+        message = None if isinstance(exc, InvalidInput) else exc.message
+        body = render_template(
+            "memos/_form.html",
+            access=access,
+            decision=access.decision,
+            form=data,
+            errors=errors,
+            message=message,
+            refusal=None,
+        )
+        return make_response(body, 422)
+    target = url_for("memos.index", decision_id=decision_id, issued=issued.id)
+    if is_htmx():
+        response = make_response("", 200)
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target, 303)
+
+
+@bp.get("/<int:memo_id>.pdf")
+def download(decision_id: int, memo_id: int) -> Any:
+    """The bytes as issued, with their SHA-256 as ETag and digest header."""
+    load_decision(decision_id)
+    f = memo_service.memo_file(session=get_session(), decision_id=decision_id, memo_id=memo_id)
+    etag = f'"{f.sha256}"'
+    if etag in request.headers.get("If-None-Match", ""):
+        response = Response(status=304)
+    else:
+        response = Response(f.pdf, mimetype="application/pdf")
+        response.headers["Content-Disposition"] = (
+            f'attachment; filename="{memo.memo_filename(decision_id, memo_id)}"'
+        )
+        digest = base64.b64encode(bytes.fromhex(f.sha256)).decode()
+        response.headers["Repr-Digest"] = f"sha-256=:{digest}:"
+    response.headers["ETag"] = etag
+    response.headers["Cache-Control"] = "private, no-cache"
+    # The register page starts the download from a hidden frame of ours.
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; frame-ancestors 'self'"
+    return response
+
+
+@bp.get("/<int:memo_id>/snapshot.json")
+def snapshot(decision_id: int, memo_id: int) -> Any:
+    """The data the memo was rendered from (its SHA-256 is printed in the memo)."""
+    load_decision(decision_id)
+    data, digest = memo_service.memo_snapshot(
+        session=get_session(), decision_id=decision_id, memo_id=memo_id
+    )
+    response = Response(memo_service.canonical_json(data), mimetype="application/json")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="decision-{decision_id}-memo-{memo_id}-snapshot.json"'
+    )
+    response.headers["ETag"] = f'"{digest}"'
+    return response
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def _posted() -> dict[str, Any]:
+    data: dict[str, Any] = {
+        k: request.form.get(k, "")
+        for k in ("memorandum_for", "from_line", "subject", "bottom_line")
+    }
+    data["sections"] = request.form.getlist("sections")
+    return data
+
+
+def _matrix(access: Access) -> Any:
+    return build_matrix(
+        session=get_session(),
+        decision=access.decision,
+        viewer_id=access.user.id,
+        role=access.role,
+    )
+
+
+def _refusal(access: Access, matrix: Any) -> str | None:
+    try:
+        memo_service.check_issuable(access.decision, matrix)
+    except ServiceError as exc:
+        return exc.message
+    return None
+
+
+def _form_page(
+    access: Access,
+    form: dict[str, Any],
+    errors: dict[str, str],
+    *,
+    refusal: str | None = None,
+    status: int = 200,
+) -> Any:
+    body = render_template(
+        "memos/new.html",
+        access=access,
+        decision=access.decision,
+        form=form,
+        errors=errors,
+        message=None,
+        refusal=refusal,
+    )
+    return body, status
+
+
+def _framed(html: str, status: int) -> Response:
+    response = Response(html, status, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = FRAME_CSP
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return response
+
+
+def _cache_dir() -> str:
+    import os
+
+    return os.path.join(current_app.instance_path, "cache")

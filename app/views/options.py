@@ -83,12 +83,15 @@ def detail(decision_id: int, option_id: int):  # type: ignore[no-untyped-def]
     access, option = _load(decision_id, option_id)
     if is_htmx() and request.args.get("fragment") == "row":
         return _row(access, option)
+    from app.views.history import timeline_context
+
     return make_response(
         render_template(
             "options/detail.html",
             access=access,
             decision=access.decision,
             option=option,
+            **timeline_context(access, option_id),
         )
     )
 

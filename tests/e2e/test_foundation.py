@@ -67,7 +67,14 @@ def test_observer_finds_no_edit_control(page_as) -> None:  # type: ignore[no-unt
     page.goto(DEMO)
     expect(page.get_by_role("heading", name="Options")).to_be_visible()
     expect(page.locator("#option-list li").first).to_be_visible()
-    for name in ("Edit", "Withdraw", "Restore", "Add option", "Add criterion", "Add or change member"):
+    for name in (
+        "Edit",
+        "Withdraw",
+        "Restore",
+        "Add option",
+        "Add criterion",
+        "Add or change member",
+    ):
         expect(page.get_by_role("button", name=name)).to_have_count(0)
     page.goto(DEMO + "/matrix")
     expect(page.locator("table.matrix")).to_be_visible()

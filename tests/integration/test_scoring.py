@@ -255,7 +255,9 @@ def readable_text(data: bytes) -> str:
     """Text of a response; zipped downloads (XLSX) are opened and every member read."""
     if data[:2] == b"PK":
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            return "\n".join(archive.read(name).decode("utf-8", "replace") for name in archive.namelist())
+            return "\n".join(
+                archive.read(name).decode("utf-8", "replace") for name in archive.namelist()
+            )
     return data.decode("utf-8", "replace")
 
 

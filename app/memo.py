@@ -1,0 +1,530 @@
+"""Decision memos: snapshot (plain data) → HTML (print template) → PDF (WeasyPrint).
+
+The snapshot is the only input: the same snapshot always renders the same HTML, and the same
+HTML the same PDF. Building a snapshot from the database lives in ``app.services.memos``.
+
+Safety. WeasyPrint fetches through :class:`MemoURLFetcher`, which serves only our own static
+files (memo.css and the bundled fonts) on a virtual origin, plus ``data:`` URLs. Every other
+URL — http(s), ``file:``, anything named in user text or CSS ``url()`` — is refused before
+any connection or file is opened, so there is nothing to redirect either. User text is
+escaped by Jinja and Markdown is sanitised without links or images.
+
+Time bound. PDFs are rendered by one long-lived worker process per application process:
+WeasyPrint is imported and its fonts warmed once, and a render that overruns its time limit
+is stopped by killing the worker (a thread could not be stopped). The next render starts a
+fresh worker.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import functools
+import math
+import os
+import select
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from app import ROOT
+from app.markdown_text import render_markdown
+
+STATIC_DIR = Path(ROOT, "static").resolve()
+TEMPLATES_DIR = Path(ROOT, "templates")
+ASSET_ORIGIN = "https://memo-assets.invalid"
+PDF_ASSET_BASE = f"{ASSET_ORIGIN}/static/"
+"""Where the PDF's HTML finds memo.css and the fonts; only :class:`MemoURLFetcher` answers."""
+SERVED_SUFFIXES = {".css": "text/css", ".ttf": "font/ttf", ".svg": "image/svg+xml"}
+SECTIONS = ("chart", "disagreements", "robustness")
+"""Optional sections a facilitator may leave out; all others are always present."""
+
+
+class MemoRenderError(Exception):
+    """The PDF could not be produced; nothing should be stored."""
+
+
+class MemoRenderTimeout(MemoRenderError):
+    pass
+
+
+# --------------------------------------------------------------------------------------------
+# Restricted URL fetcher
+# --------------------------------------------------------------------------------------------
+
+
+class RefusedURL(ValueError):
+    pass
+
+
+@functools.cache
+def _fetcher_class() -> type:
+    """Built on first use so importing this module does not import WeasyPrint (0.3 s)."""
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    class MemoURLFetcher(URLFetcher):
+        """Serves our own static assets and ``data:`` URLs; refuses everything else.
+
+        Nothing is ever opened over a network or outside ``static/``, so redirects cannot
+        happen. ``refused`` lists what was asked for and refused (for logs and tests).
+        """
+
+        def __init__(self) -> None:
+            super().__init__(timeout=1, allowed_protocols=("data", "https"), allow_redirects=False)
+            self.refused: list[str] = []
+
+        def fetch(self, url: str, headers: dict[str, str] | None = None) -> Any:
+            if url.startswith("data:"):
+                from urllib.request import DataHandler, Request
+
+                response = DataHandler().data_open(Request(url))
+                return URLFetcherResponse(url, response.read(), dict(response.headers))
+            path = static_path(url)
+            if path is None:
+                self.refused.append(url)
+                raise RefusedURL(f"memos may only use their own assets, not {url[:200]}")
+            return URLFetcherResponse(
+                url, _asset_bytes(str(path)), {"Content-Type": SERVED_SUFFIXES[path.suffix]}
+            )
+
+    return MemoURLFetcher
+
+
+def make_url_fetcher() -> Any:
+    return _fetcher_class()()
+
+
+def static_path(url: str) -> Path | None:
+    """The file under static/ that ``url`` names on the asset origin, or None if refused."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if f"{parts.scheme}://{parts.netloc}" != ASSET_ORIGIN or parts.query or parts.fragment:
+        return None
+    if not parts.path.startswith("/static/"):
+        return None
+    relative = unquote(parts.path[len("/static/") :])
+    if not relative or "\\" in relative or "\x00" in relative:
+        return None
+    path = (STATIC_DIR / relative).resolve()
+    if not path.is_relative_to(STATIC_DIR) or path.suffix not in SERVED_SUFFIXES:
+        return None
+    return path if path.is_file() else None
+
+
+@functools.lru_cache(maxsize=32)
+def _asset_bytes(path: str) -> bytes:
+    return Path(path).read_bytes()
+
+
+# --------------------------------------------------------------------------------------------
+# HTML → PDF (in this process); used by the worker, the benchmark and tests
+# --------------------------------------------------------------------------------------------
+
+
+def prepare_fontconfig(cache_dir: str | None = None) -> None:
+    """Give fontconfig a writable cache directory (before WeasyPrint is first imported)."""
+    if "weasyprint" in sys.modules:
+        return
+    cache = Path(cache_dir or Path(tempfile.gettempdir(), "options-matrix-cache"))
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return
+    home_cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    if not os.access(home_cache, os.W_OK):
+        os.environ["XDG_CACHE_HOME"] = str(cache)
+
+
+def html_to_pdf(html: str, *, fetcher: Any = None) -> bytes:
+    """WeasyPrint on ``html`` with the restricted fetcher: the PDF's bytes."""
+    from weasyprint import HTML
+
+    fetcher = fetcher or make_url_fetcher()
+    document = HTML(string=html, base_url=PDF_ASSET_BASE, url_fetcher=fetcher)
+    pdf = document.write_pdf(pdf_tags=False, uncompressed_pdf=False)
+    assert pdf is not None
+    return bytes(pdf)
+
+
+# --------------------------------------------------------------------------------------------
+# The render worker: one long-lived WeasyPrint process, killed when a render overruns
+# --------------------------------------------------------------------------------------------
+
+
+def worker_main() -> None:  # pragma: no cover - runs in the worker process
+    """The render worker: read HTML documents from stdin, write PDFs to stdout, forever.
+
+    Frames are ``<4-byte big-endian length><payload>``; replies start with ``b"+"`` (a PDF)
+    or ``b"!"`` (an error message).
+    """
+    cache_dir = sys.argv[1] if len(sys.argv) > 1 else None
+    prepare_fontconfig(cache_dir)
+    import logging
+
+    logging.basicConfig(stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("weasyprint").setLevel(logging.CRITICAL)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    log = logging.getLogger("options_matrix.memo")
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # nothing else may write into the reply stream
+    while True:
+        header = stdin.read(4)
+        if len(header) < 4:
+            return
+        html = stdin.read(int.from_bytes(header, "big")).decode("utf-8")
+        fetcher = make_url_fetcher()
+        try:
+            reply = b"+" + html_to_pdf(html, fetcher=fetcher)
+            if fetcher.refused:
+                log.warning(
+                    "memo render refused %d URL(s): %s",
+                    len(fetcher.refused),
+                    ", ".join(u[:120] for u in fetcher.refused[:10]),
+                )
+        except Exception as exc:  # reported to the caller, which stores nothing
+            reply = b"!" + f"{type(exc).__name__}: {exc}"[:500].encode()
+        stdout.write(len(reply).to_bytes(4, "big") + reply)
+        stdout.flush()
+
+
+WORKER_CODE = "import sys; from app.memo import worker_main; worker_main()"
+
+
+class PdfRenderer:
+    """A worker process holding WeasyPrint, used by one thread at a time.
+
+    The worker is a plain ``python -c`` child speaking over pipes (not multiprocessing, whose
+    spawn mode re-imports the parent's main script).
+    """
+
+    def __init__(self, cache_dir: str | None = None) -> None:
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._pid = os.getpid()
+        self._cache_dir = cache_dir or str(Path(tempfile.gettempdir(), "options-matrix-cache"))
+
+    def render(self, html: str, *, timeout: float) -> bytes:
+        deadline = time.monotonic() + timeout
+        if not self._lock.acquire(timeout=max(timeout, 0.0)):
+            raise MemoRenderTimeout("Another memo is being rendered; try again in a moment.")
+        try:
+            process = self._worker()
+            assert process.stdin is not None and process.stdout is not None
+            data = html.encode("utf-8")
+            try:
+                process.stdin.write(len(data).to_bytes(4, "big") + data)
+                process.stdin.flush()
+                header = self._read(process.stdout.fileno(), 4, deadline)
+                reply = self._read(process.stdout.fileno(), int.from_bytes(header, "big"), deadline)
+            except TimeoutError:
+                self.stop()
+                raise MemoRenderTimeout(
+                    f"Rendering the memo took longer than {timeout:g} s and was stopped."
+                ) from None
+            except (OSError, EOFError) as exc:
+                self.stop()
+                raise MemoRenderError(f"the render worker stopped ({exc})") from None
+            if reply[:1] != b"+":
+                raise MemoRenderError(reply[1:].decode("utf-8", "replace"))
+            return reply[1:]
+        finally:
+            self._lock.release()
+
+    @staticmethod
+    def _read(fd: int, size: int, deadline: float) -> bytes:
+        chunks: list[bytes] = []
+        while size:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+                raise TimeoutError
+            chunk = os.read(fd, min(size, 1 << 20))
+            if not chunk:
+                raise EOFError("no reply")
+            chunks.append(chunk)
+            size -= len(chunk)
+        return b"".join(chunks)
+
+    def _worker(self) -> subprocess.Popen[bytes]:
+        if self._pid != os.getpid():  # forked: the parent's worker is not ours to use
+            self._process, self._pid = None, os.getpid()
+        if self._process is not None and self._process.poll() is None:
+            return self._process
+        self.stop()
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (ROOT, env.get("PYTHONPATH")) if p)
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", WORKER_CODE, self._cache_dir],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            cwd=ROOT,
+            env=env,
+            close_fds=True,
+        )
+        return self._process
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.poll() is None:
+            process.kill()
+        process.wait(5)
+        for stream in (process.stdin, process.stdout):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+
+
+_renderer: PdfRenderer | None = None
+_renderer_lock = threading.Lock()
+
+
+def renderer(cache_dir: str | None = None) -> PdfRenderer:
+    """This process's renderer; its worker starts on first use."""
+    global _renderer
+    with _renderer_lock:
+        if _renderer is None:
+            _renderer = PdfRenderer(cache_dir)
+            atexit.register(_renderer.stop)
+        return _renderer
+
+
+def render_pdf(html: str, *, timeout: float, cache_dir: str | None = None) -> bytes:
+    """The PDF for ``html``, rendered within ``timeout`` seconds or :class:`MemoRenderError`."""
+    pdf = renderer(cache_dir).render(html, timeout=timeout)
+    if not pdf.startswith(b"%PDF-"):
+        raise MemoRenderError("The renderer returned something that is not a PDF.")
+    return pdf
+
+
+# --------------------------------------------------------------------------------------------
+# Snapshot → HTML
+# --------------------------------------------------------------------------------------------
+
+
+def pct(value: float | None, digits: int = 0) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{value * 100:.{digits}f} %"
+
+
+def num(value: float | None, digits: int = 1) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{value:.{digits}f}"
+
+
+def prob(value: float | None) -> str:
+    """A probability as a reader wants it: "0 %", "< 1 %", "37 %", "> 99 %", "100 %"."""
+    if value is None:
+        return "–"
+    if value <= 0:
+        return "0 %"
+    if value < 0.005:
+        return "< 1 %"
+    if value >= 1:
+        return "100 %"
+    if value > 0.995:
+        return "> 99 %"
+    return f"{value * 100:.0f} %"
+
+
+def score_text(value: float | None) -> str:
+    """A score as people write it: 4, 3.5."""
+    if value is None:
+        return "–"
+    return f"{value:g}" if float(value).is_integer() else f"{value:.1f}"
+
+
+@functools.cache
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES_DIR)),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+    env.filters["markdown"] = lambda text: render_markdown(text, links=False)
+    env.filters["pct"] = pct
+    env.filters["num"] = num
+    env.filters["score"] = score_text
+    env.filters["prob"] = prob
+    env.filters["group_hash"] = group_hash
+    return env
+
+
+def group_hash(value: str, size: int = 16) -> Markup:
+    """A long hash in groups with break opportunities, so it wraps in narrow columns."""
+    from markupsafe import escape
+
+    return Markup("<wbr>").join(escape(value[i : i + size]) for i in range(0, len(value), size))
+
+
+def render_html(snapshot: dict[str, Any], *, asset_base: str = PDF_ASSET_BASE) -> str:
+    """The memo's HTML for ``snapshot``; ``asset_base`` is where memo.css is found."""
+    view = memo_view(snapshot)
+    return (
+        _environment()
+        .get_template("memo/memo.html")
+        .render(s=snapshot, v=view, asset_base=asset_base)
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# View model: what the template needs, derived from the snapshot alone
+# --------------------------------------------------------------------------------------------
+
+CHART_WIDTH = 170.0  # mm, the text block of an A4 page with 20 mm margins
+CHART_ROWS_PER_FIGURE = 18
+ROW_HEIGHT = 11.0
+BAR_HEIGHT = 5.2
+BAR_WIDTH = 148.0
+AXIS_HEIGHT = 6.0
+
+
+@dataclass(frozen=True)
+class Fill:
+    """One criterion's look in the chart: a grey or a pattern, legible in black and white."""
+
+    kind: str  # solid, hatch, back, cross, dots, hlines, vlines
+    ground: str
+    ink: str
+
+    @property
+    def label_on_dark(self) -> bool:
+        return self.kind == "solid" and self.ground in DARK
+
+
+DARK = {"#2b2b2b", "#555555", "#6e6e6e"}
+FILLS = [
+    Fill("solid", "#2b2b2b", "#2b2b2b"),
+    Fill("hatch", "#ffffff", "#2b2b2b"),
+    Fill("solid", "#a8a8a8", "#a8a8a8"),
+    Fill("dots", "#ffffff", "#2b2b2b"),
+    Fill("solid", "#6e6e6e", "#6e6e6e"),
+    Fill("cross", "#ffffff", "#3a3a3a"),
+    Fill("solid", "#d6d6d6", "#d6d6d6"),
+    Fill("back", "#c4c4c4", "#2b2b2b"),
+    Fill("hlines", "#ffffff", "#2b2b2b"),
+    Fill("solid", "#555555", "#555555"),
+    Fill("vlines", "#e2e2e2", "#2b2b2b"),
+    Fill("dots", "#a8a8a8", "#1a1a1a"),
+    Fill("hatch", "#d6d6d6", "#555555"),
+    Fill("solid", "#8c8c8c", "#8c8c8c"),
+    Fill("cross", "#c4c4c4", "#1a1a1a"),
+    Fill("back", "#ffffff", "#555555"),
+]
+
+
+def fill_for(index: int) -> Fill:
+    return FILLS[index % len(FILLS)]
+
+
+def _shorten(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def memo_view(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """Lookups, ordering and chart geometry for the template (pure function of the snapshot)."""
+    options = {o["id"]: o for o in snapshot["options"]}
+    criteria = snapshot["criteria"]
+    rows = snapshot["matrix"]["rows"]
+    ranked = sorted(
+        rows,
+        key=lambda r: (r["rank"] is None, r["rank"] or 0, options[r["option_id"]]["position"]),
+    )
+    fills = [fill_for(j) for j in range(len(criteria))]
+    generated = datetime.fromisoformat(snapshot["generated_at"])
+    analysts = snapshot["analysts"]
+    return {
+        "options": options,
+        "criteria_by_id": {c["id"]: c for c in criteria},
+        "ranked": ranked,
+        "active": [o for o in snapshot["options"] if o["status"] == "active"],
+        "withdrawn": [o for o in snapshot["options"] if o["status"] != "active"],
+        "fills": fills,
+        "figures": _chart_figures(ranked, criteria, options),
+        "date": f"{generated.day} {generated:%B %Y}",
+        "generated": generated.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "created_w3c": generated.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "contested_count": sum(1 for r in rows for c in r["cells"] if c["contested"]),
+        "analyst_count": len(analysts),
+        "include": set(snapshot["memo"]["sections"]),
+        "matrix_wide": len(criteria) > 8,
+        "partial": any(
+            r["total"] is not None and r["completeness"] is not None and r["completeness"] < 1
+            for r in rows
+        ),
+    }
+
+
+def _chart_figures(
+    ranked: list[dict[str, Any]], criteria: list[dict[str, Any]], options: dict[int, Any]
+) -> list[dict[str, Any]]:
+    """Rows of stacked bars, split into figures that each fit on a page."""
+    scored = [r for r in ranked if r["total"] is not None]
+    figures = []
+    for start in range(0, len(scored), CHART_ROWS_PER_FIGURE):
+        chunk = scored[start : start + CHART_ROWS_PER_FIGURE]
+        bars = []
+        for i, row in enumerate(chunk):
+            y = AXIS_HEIGHT + i * ROW_HEIGHT
+            x = 0.0
+            segments = []
+            for j, cell in enumerate(row["cells"]):
+                points = cell["contribution"]
+                if not points or points <= 0:
+                    continue
+                width = BAR_WIDTH * points / 100.0
+                segments.append(
+                    {
+                        "x": round(x, 3),
+                        "width": round(width, 3),
+                        "fill": j,
+                        "code": criteria[j]["code"],
+                        "label": width >= 6.5,
+                        "points": points,
+                    }
+                )
+                x += width
+            title = options[row["option_id"]]["title"]
+            bars.append(
+                {
+                    "y": y,
+                    "title": _shorten(f"{row['rank']}. {title}", 95),
+                    "total": row["total"],
+                    "end": round(x, 3),
+                    "segments": segments,
+                }
+            )
+        height = AXIS_HEIGHT + len(chunk) * ROW_HEIGHT + 1.0
+        figures.append(
+            {
+                "bars": bars,
+                "height": round(height, 3),
+                "first": start + 1,
+                "last": start + len(chunk),
+                "ticks": [{"x": BAR_WIDTH * t / 100, "label": t} for t in (0, 25, 50, 75, 100)],
+            }
+        )
+    return figures
+
+
+def memo_filename(snapshot_or_decision_id: int, memo_id: int | None = None) -> str:
+    suffix = f"-{memo_id}" if memo_id is not None else ""
+    return f"decision-{snapshot_or_decision_id}-memo{suffix}.pdf"

@@ -1,0 +1,92 @@
+"""Downloads of the matrix as CSV and XLSX — current, or as of a change (``?revision=N``).
+
+They hold what the viewer may see on the matrix page: in an unrevealed blind round, only the
+viewer's own scores and no group values, totals or ranks.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, Response, abort, request
+
+from app import history, transfer
+from app.db import get_session
+from app.services.errors import NotFound
+from app.services.matrix import Matrix, build_matrix
+from app.views.access import Access, load_decision
+
+bp = Blueprint("exports", __name__, url_prefix="/decisions/<int:decision_id>/export")
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _int_arg(name: str) -> int | None:
+    raw = (request.args.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        abort(400, f"{name} must be a whole number.")
+
+
+def _matrix(access: Access) -> tuple[Matrix, bool]:
+    db = get_session()
+    method = request.args.get("method") or None
+    if method not in (None, "mean", "median"):
+        abort(400, "method must be mean or median.")
+    revision = _int_arg("revision")
+    try:
+        if revision is None:
+            matrix = build_matrix(
+                session=db,
+                decision=access.decision,
+                viewer_id=access.user.id,
+                role=access.role,
+                round_number=_int_arg("round"),
+                method=method,
+            )
+            return matrix, False
+        state = history.load_state(session=db, decision_id=access.decision.id, revision=revision)
+        matrix = history.matrix_as_of(
+            session=db,
+            decision=access.decision,
+            state=state,
+            viewer_id=access.user.id,
+            role=access.role,
+            round_number=_int_arg("round"),
+            method=method,
+            hidden_now=history.hidden_rounds(session=db, decision=access.decision),
+        )
+        return matrix, True
+    except NotFound as exc:
+        abort(404, exc.message)
+
+
+def _filename(m: Matrix, historical: bool, ext: str) -> str:
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", m.decision.title).strip("-").lower()[:60] or "decision"
+    point = f"as-of-{m.revision}" if historical else f"round-{m.round.number}"
+    return f"{slug}-{point}.{ext}"
+
+
+def _download(body: bytes, mimetype: str, filename: str) -> Response:
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@bp.get("/matrix.csv")
+def matrix_csv(decision_id: int) -> Response:
+    access = load_decision(decision_id)
+    matrix, historical = _matrix(access)
+    body = transfer.matrix_csv(matrix).encode("utf-8-sig")
+    return _download(body, "text/csv", _filename(matrix, historical, "csv"))
+
+
+@bp.get("/matrix.xlsx")
+def matrix_xlsx(decision_id: int) -> Response:
+    access = load_decision(decision_id)
+    matrix, historical = _matrix(access)
+    body = transfer.matrix_xlsx(matrix, historical=historical)
+    return _download(body, XLSX, _filename(matrix, historical, "xlsx"))

@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 PORT   ?= 5000
+PYTEST_ARGS ?= -n 2
 HOST   ?= 127.0.0.1
 FLASK   = $(BIN)/flask --app app
 

@@ -79,6 +79,60 @@ def create_decision(*, session: Session, actor: User, data: dict[str, Any]) -> D
     return decision
 
 
+def update_decision(
+    *, session: Session, decision: Decision, actor_id: int, data: dict[str, Any]
+) -> Decision:
+    """Edit title, question, background, marking, memo naming; the scale only before scoring."""
+    from app.models import Round, Score  # local: avoids a cycle with the scoring service
+
+    merged = decision_state(decision) | {
+        k: v for k, v in data.items() if k in DecisionCreate.model_fields
+    }
+    valid, errors = parse(DecisionCreate, merged)
+    if not errors and valid.scale_max <= valid.scale_min:
+        errors = {"scale_max": "Scale maximum must be greater than the scale minimum."}
+    if errors:
+        raise InvalidInput(errors)
+    scale_changes = (valid.scale_min, valid.scale_max) != (decision.scale_min, decision.scale_max)
+    if scale_changes:
+        scored = session.scalar(
+            select(Score.round_id)
+            .join(Round, Round.id == Score.round_id)
+            .where(Round.decision_id == decision.id)
+            .limit(1)
+        )
+        if scored is not None:
+            raise InvalidInput({"scale_min": "The scale cannot change once scores exist."})
+    before = decision_state(decision)
+    decision.title = valid.title
+    decision.question = valid.question
+    decision.background = valid.background
+    decision.classification = valid.classification.upper()
+    decision.scale_min, decision.scale_max = valid.scale_min, valid.scale_max
+    if "name_analysts_in_memo" in data or "title" in data:
+        decision.name_analysts_in_memo = str(data.get("name_analysts_in_memo", "")).lower() in {
+            "1",
+            "true",
+            "on",
+            "yes",
+        }
+    after = decision_state(decision)
+    if after != before:
+        decision.version += 1
+        session.add(decision)
+        revisions.record(
+            session=session,
+            decision_id=decision.id,
+            actor_id=actor_id,
+            entity="decision",
+            entity_id=decision.id,
+            action="update",
+            before=before,
+            after=after,
+        )
+    return decision
+
+
 def list_members(*, session: Session, decision_id: int) -> list[tuple[Member, User]]:
     stmt = (
         select(Member, User)

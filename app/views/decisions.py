@@ -12,7 +12,7 @@ from app.services import decisions as decision_service
 from app.services import options as option_service
 from app.services import robustness as robustness_service
 from app.services.errors import InvalidInput
-from app.services.matrix import spread_by_round
+from app.services.matrix import build_matrix, spread_by_round
 from app.views.access import load_decision
 
 bp = Blueprint("decisions", __name__)
@@ -56,6 +56,9 @@ def overview_context(decision_id: int) -> dict[str, object]:
         "weight_total": sum(c.weight for c in criteria),
         "members": decision_service.list_members(session=db, decision_id=decision_id),
         "spread": spread_by_round(session=db, decision=access.decision),
+        "m": build_matrix(
+            session=db, decision=access.decision, viewer_id=access.user.id, role=access.role
+        ),
         # ?samples=&band= choose the robustness sampling (bad values answer 400).
         "robustness": robustness_service.compute(
             session=db,
@@ -71,6 +74,31 @@ def overview_context(decision_id: int) -> dict[str, object]:
 @bp.get("/decisions/<int:decision_id>")
 def overview(decision_id: int):  # type: ignore[no-untyped-def]
     return render_template("decisions/overview.html", **overview_context(decision_id))
+
+
+@bp.post("/decisions/<int:decision_id>/edit")
+def edit(decision_id: int):  # type: ignore[no-untyped-def]
+    access = load_decision(decision_id, Role.FACILITATOR)
+    db = get_session()
+    try:
+        decision_service.update_decision(
+            session=db,
+            decision=access.decision,
+            actor_id=access.user.id,
+            data=request.form.to_dict(),
+        )
+    except InvalidInput as exc:
+        db.rollback()
+        context = overview_context(decision_id)
+        return render_template(
+            "decisions/overview.html",
+            **context,
+            edit_errors=exc.errors,
+            edit_form=request.form,
+            edit_open=True,
+        ), 422
+    db.commit()
+    return redirect(url_for("decisions.overview", decision_id=decision_id), 303)
 
 
 @bp.post("/decisions/<int:decision_id>/members")

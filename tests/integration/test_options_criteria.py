@@ -308,3 +308,49 @@ def test_markdown_description_is_sanitised(as_role, world: World) -> None:  # ty
 def test_weights_are_shown_normalised(as_role, world: World) -> None:  # type: ignore[no-untyped-def]
     html = as_role("analyst-a").get(f"/decisions/{world.decision_id}").get_data(as_text=True)
     assert "60.0 %" in html and "40.0 %" in html
+
+
+def test_facilitator_edits_decision_details(as_role, world: World, app: Flask) -> None:  # type: ignore[no-untyped-def]
+    from app.models import Decision
+
+    fac = as_role("facilitator")
+    url = f"/decisions/{world.decision_id}/edit"
+    data = {
+        "title": "Renamed decision",
+        "question": "Q?",
+        "background": "B",
+        "classification": "secret",
+        "scale_min": "0",
+        "scale_max": "10",
+        "name_analysts_in_memo": "1",
+    }
+    assert as_role("analyst-a").post(url, data).status_code == 403
+    before = revision_count(app, world.decision_id)
+    assert fac.post(url, data).status_code == 303
+    decision = load(app, Decision, world.decision_id)
+    assert (decision.title, decision.classification, decision.scale_max) == (
+        "Renamed decision",
+        "SECRET",
+        10,
+    )
+    assert decision.name_analysts_in_memo is True
+    assert revision_count(app, world.decision_id) == before + 1
+    bad = fac.post(url, data | {"title": ""})
+    assert bad.status_code == 422 and "Title is required" in bad.get_data(as_text=True)
+
+
+def test_scale_is_fixed_once_scores_exist(as_role, world: World, app: Flask) -> None:  # type: ignore[no-untyped-def]
+    from app.models import Decision
+
+    as_role("analyst-a").post(
+        f"/decisions/{world.decision_id}/matrix/scores",
+        {"option_id": world.options[0], "criterion_id": world.criteria[0], "value": "3"},
+        htmx=True,
+    )
+    response = as_role("facilitator").post(
+        f"/decisions/{world.decision_id}/edit",
+        {"title": "Test decision", "scale_min": "0", "scale_max": "10"},
+    )
+    assert response.status_code == 422
+    assert "cannot change once scores exist" in response.get_data(as_text=True)
+    assert load(app, Decision, world.decision_id).scale_max == 5

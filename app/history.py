@@ -23,13 +23,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import numpy as np
 from markupsafe import Markup, escape
 from sqlalchemy import String, and_, cast, func, literal, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
-from app import analysis
 from app.models import (
     Criterion,
     Decision,
@@ -43,12 +41,9 @@ from app.models import (
 )
 from app.services.errors import NotFound
 from app.services.matrix import (
-    AnalystScore,
-    Cell,
     Matrix,
     Method,
-    Progress,
-    analyst_labels,
+    assemble_matrix,
     group_visible,
 )
 
@@ -849,9 +844,6 @@ def matrix_as_of(
     round_ = next((r for r in rounds if r.number == number), None)
     if round_ is None:
         raise NotFound(f"Round {number} did not exist at that point.")
-    method = method or ("median" if past.aggregation == "median" else "mean")
-    options = state_options(state, include_withdrawn=False)
-    criteria = state_criteria(state)
     member_ids = sorted(state.members, key=lambda uid: (state.member_order.get(uid, 0), uid))
     users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(member_ids or [-1])))}
     members = [
@@ -859,33 +851,34 @@ def matrix_as_of(
         for uid in member_ids
         if uid in users
     ]
-    labels = analyst_labels(members)
-    analysts = [u for m, u in members if m.role == Role.ANALYST.value]
 
     def visible(r: Round) -> bool:
         return group_visible(past, r) and r.number not in hidden_now
 
-    shown = visible(round_)
-    matrix = Matrix(
+    previous = next((r for r in rounds if r.number == number - 1), None)
+    return assemble_matrix(
         decision=past,
-        role=role,
         viewer_id=viewer_id,
-        round=round_,
+        role=role,
+        round_=round_,
         rounds=rounds,
         method=method,
-        group_visible=shown,
-        can_score=False,
-        options=options,
-        criteria=criteria,
-        weights=[],
-        cells={(o.id, c.id): Cell(o.id, c.id) for o in options for c in criteria},
+        visible=visible(round_),
+        options=state_options(state, include_withdrawn=False),
+        criteria=state_criteria(state),
+        members=members,
+        scores=_past_scores(state, number),
+        done_ids={a for r, a in state.done if r == number},
+        previous_scores=(
+            _past_scores(state, number - 1) if previous is not None and visible(previous) else None
+        ),
         revision=state.revision,
+        can_score=False,
     )
-    if criteria:
-        matrix.weights = [
-            float(w) for w in analysis.normalise_weights([c.weight for c in criteria])
-        ]
-    scores = [
+
+
+def _past_scores(state: DecisionState, number: int) -> list[PastScore]:
+    return [
         PastScore(
             option_id=o,
             criterion_id=c,
@@ -897,94 +890,6 @@ def matrix_as_of(
         for (r, o, c, a), s in state.scores.items()
         if r == number
     ]
-    done_ids = {a for r, a in state.done if r == number}
-    option_index = {o.id: i for i, o in enumerate(options)}
-    criterion_index = {c.id: j for j, c in enumerate(criteria)}
-    analyst_index = {u.id: k for k, u in enumerate(analysts)}
-    tensor = np.full((len(analysts), len(options), len(criteria)), np.nan)
-    scored_by: dict[int, int] = dict.fromkeys(analyst_index, 0)
-    per_cell: dict[tuple[int, int], list[PastScore]] = {}
-    for s in scores:
-        key = (s.option_id, s.criterion_id)
-        if key not in matrix.cells:
-            continue
-        if s.analyst_id == viewer_id:
-            matrix.cells[key].mine = s  # type: ignore[assignment]
-        if s.analyst_id not in analyst_index:
-            continue
-        if s.value is not None or s.not_applicable:
-            scored_by[s.analyst_id] += 1
-        per_cell.setdefault(key, []).append(s)
-        if s.value is not None:
-            tensor[
-                analyst_index[s.analyst_id],
-                option_index[s.option_id],
-                criterion_index[s.criterion_id],
-            ] = s.value
-    matrix.my_scored = scored_by.get(viewer_id, 0)
-    matrix.my_done = viewer_id in done_ids
-    if role is Role.FACILITATOR:
-        matrix.progress = [
-            Progress(
-                u,
-                labels.get(u.id, u.display_name),
-                scored_by.get(u.id, 0),
-                matrix.cell_count,
-                u.id in done_ids,
-            )
-            for u in analysts
-        ]
-    if not shown or not options or not criteria:
-        return matrix
-    evaluation = analysis.evaluate(
-        tensor, [c.weight for c in criteria], [c.direction for c in criteria], matrix.scale, method
-    )
-    matrix.evaluation = evaluation
-    matrix.score_tensor = tensor
-    st = evaluation.stats
-    for o in options:
-        i = option_index[o.id]
-        total = evaluation.totals[i]
-        matrix.totals[o.id] = None if np.isnan(total) else float(total)
-        matrix.ranks[o.id] = evaluation.ranks[i]
-        matrix.completeness[o.id] = float(evaluation.completeness[i])
-        for c in criteria:
-            j = criterion_index[c.id]
-            cell = matrix.cells[(o.id, c.id)]
-            cell.count = int(st.count[i, j])
-            if cell.count:
-                cell.value = float(st.value[i, j])
-                cell.std = float(st.std[i, j])
-                cell.min = float(st.min[i, j])
-                cell.max = float(st.max[i, j])
-                cell.contested = bool(st.contested[i, j])
-            contribution = evaluation.contributions[i, j]
-            matrix.contributions[(o.id, c.id)] = (
-                None if np.isnan(contribution) else float(contribution)
-            )
-            cell.scores = [
-                AnalystScore(
-                    s.analyst_id,
-                    labels.get(s.analyst_id, "Analyst"),
-                    s.value,
-                    s.not_applicable,
-                    s.rationale,
-                )
-                for s in sorted(
-                    per_cell.get((o.id, c.id), []), key=lambda s: analyst_index[s.analyst_id]
-                )
-            ]
-    previous = next((r for r in rounds if r.number == number - 1), None)
-    if number > 1 and previous is not None and visible(previous):
-        values: dict[tuple[int, int], list[float]] = {}
-        for (r, o_id, c_id, _a), s in state.scores.items():
-            if r == number - 1 and s.get("value") is not None:
-                values.setdefault((o_id, c_id), []).append(float(s["value"]))
-        for key, cell in matrix.cells.items():
-            if key in values:
-                arr = np.array(values[key])
-                cell.previous_value = float(np.median(arr) if method == "median" else arr.mean())
-    return matrix
 
 
 # --------------------------------------------------------------------------------------------

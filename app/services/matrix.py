@@ -8,8 +8,9 @@ a round until that round is revealed; each analyst always sees their own scores.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 from sqlalchemy import func, select
@@ -20,6 +21,7 @@ from app.models import (
     Criterion,
     Decision,
     DecisionStatus,
+    Member,
     Option,
     Revision,
     Role,
@@ -148,17 +150,29 @@ def analyst_labels(members: list[tuple[object, User]]) -> dict[int, str]:
     labels: dict[int, str] = {}
     for m, u in members:
         if getattr(m, "role", None) == Role.ANALYST.value:
-            labels[u.id] = f"Analyst {_letters(len(labels))}"
+            labels[u.id] = f"Analyst {analyst_letter(len(labels))}"
     return labels
 
 
-def _letters(index: int) -> str:
+def analyst_letter(index: int) -> str:
+    """0 → "A", 25 → "Z", 26 → "AA": how analysts are named when names are withheld."""
     out = ""
     index += 1
     while index:
         index, rem = divmod(index - 1, 26)
         out = chr(65 + rem) + out
     return out
+
+
+class ScoreLike(Protocol):
+    """What the matrix reads of a score: a stored ``Score`` row or a reconstructed one."""
+
+    option_id: int
+    criterion_id: int
+    analyst_id: int
+    value: float | None
+    not_applicable: bool
+    rationale: str
 
 
 def build_matrix(
@@ -170,6 +184,7 @@ def build_matrix(
     round_number: int | None = None,
     method: Method | None = None,
 ) -> Matrix:
+    """The live matrix of ``round_number`` (default: the current round) as the viewer sees it."""
     rounds = list(
         session.scalars(
             select(Round).where(Round.decision_id == decision.id).order_by(Round.number)
@@ -179,14 +194,61 @@ def build_matrix(
     round_ = next((r for r in rounds if r.number == number), None)
     if round_ is None:
         raise NotFound(f"Round {number} does not exist.")
+    visible = group_visible(decision, round_)
+    previous = next((r for r in rounds if r.number == number - 1), None)
+    previous_scores: list[Score] | None = None
+    if previous is not None and group_visible(decision, previous):
+        previous_scores = list(session.scalars(select(Score).where(Score.round_id == previous.id)))
+    return assemble_matrix(
+        decision=decision,
+        viewer_id=viewer_id,
+        role=role,
+        round_=round_,
+        rounds=rounds,
+        method=method,
+        visible=visible,
+        options=list_options(session=session, decision_id=decision.id, include_withdrawn=False),
+        criteria=list_criteria(session=session, decision_id=decision.id),
+        members=list_members(session=session, decision_id=decision.id),
+        scores=list(session.scalars(select(Score).where(Score.round_id == round_.id))),
+        done_ids=set(
+            session.scalars(
+                select(RoundCompletion.analyst_id).where(RoundCompletion.round_id == round_.id)
+            )
+        ),
+        previous_scores=previous_scores,
+        revision=latest_revision(session=session, decision_id=decision.id),
+        can_score=(
+            role is Role.ANALYST
+            and number == decision.current_round
+            and decision.status != DecisionStatus.CLOSED.value
+        ),
+    )
+
+
+def assemble_matrix(
+    *,
+    decision: Decision,
+    viewer_id: int,
+    role: Role,
+    round_: Round,
+    rounds: list[Round],
+    method: Method | None,
+    visible: bool,
+    options: list[Option],
+    criteria: list[Criterion],
+    members: Sequence[tuple[Member, User]],
+    scores: Iterable[ScoreLike],
+    done_ids: set[int],
+    previous_scores: Iterable[ScoreLike] | None,
+    revision: int,
+    can_score: bool,
+) -> Matrix:
+    """Compute the matrix from plain inputs (no database): used for the live page and for
+    the "as of" views rebuilt from revisions, so both show the same numbers."""
     method = method or ("median" if decision.aggregation == "median" else "mean")
-    options = list_options(session=session, decision_id=decision.id, include_withdrawn=False)
-    criteria = list_criteria(session=session, decision_id=decision.id)
-    members = list_members(session=session, decision_id=decision.id)
     labels = analyst_labels(members)
     analysts = [u for m, u in members if m.role == Role.ANALYST.value]
-    visible = group_visible(decision, round_)
-    is_current = number == decision.current_round
     matrix = Matrix(
         decision=decision,
         role=role,
@@ -195,38 +257,29 @@ def build_matrix(
         rounds=rounds,
         method=method,
         group_visible=visible,
-        can_score=(
-            role is Role.ANALYST and is_current and decision.status != DecisionStatus.CLOSED.value
-        ),
+        can_score=can_score,
         options=options,
         criteria=criteria,
         weights=[],
         cells={(o.id, c.id): Cell(o.id, c.id) for o in options for c in criteria},
-        revision=latest_revision(session=session, decision_id=decision.id),
+        revision=revision,
     )
     if criteria:
         matrix.weights = [
             float(w) for w in analysis.normalise_weights([c.weight for c in criteria])
         ]
-
-    scores = list(session.scalars(select(Score).where(Score.round_id == round_.id)))
-    done_ids = set(
-        session.scalars(
-            select(RoundCompletion.analyst_id).where(RoundCompletion.round_id == round_.id)
-        )
-    )
     option_index = {o.id: i for i, o in enumerate(options)}
     criterion_index = {c.id: j for j, c in enumerate(criteria)}
     analyst_index = {u.id: k for k, u in enumerate(analysts)}
     tensor = np.full((len(analysts), len(options), len(criteria)), np.nan)
     scored_by: dict[int, int] = dict.fromkeys(analyst_index, 0)
-    per_cell: dict[tuple[int, int], list[Score]] = {}
+    per_cell: dict[tuple[int, int], list[ScoreLike]] = {}
     for s in scores:
         key = (s.option_id, s.criterion_id)
         if key not in matrix.cells:
             continue
         if s.analyst_id == viewer_id:
-            matrix.cells[key].mine = s
+            matrix.cells[key].mine = s  # type: ignore[assignment]
         if s.analyst_id not in analyst_index:
             continue
         if s.value is not None or s.not_applicable:
@@ -252,6 +305,16 @@ def build_matrix(
             )
             for u in analysts
         ]
+    if previous_scores is not None:
+        # The previous round's group value (Delphi): shown even while this round is blind.
+        values: dict[tuple[int, int], list[float]] = {}
+        for s in previous_scores:
+            if s.value is not None:
+                values.setdefault((s.option_id, s.criterion_id), []).append(float(s.value))
+        for key, cell in matrix.cells.items():
+            if key in values:
+                arr = np.array(values[key])
+                cell.previous_value = float(np.median(arr) if method == "median" else arr.mean())
     if not visible or not options or not criteria:
         return matrix
 
@@ -293,31 +356,7 @@ def build_matrix(
                     per_cell.get((o.id, c.id), []), key=lambda s: analyst_index[s.analyst_id]
                 )
             ]
-    if number > 1:
-        _attach_previous_round(session, decision, rounds, number, matrix, method)
     return matrix
-
-
-def _attach_previous_round(
-    session: Session,
-    decision: Decision,
-    rounds: list[Round],
-    number: int,
-    matrix: Matrix,
-    method: Method,
-) -> None:
-    previous = next((r for r in rounds if r.number == number - 1), None)
-    if previous is None or not group_visible(decision, previous):
-        return
-    values: dict[tuple[int, int], list[float]] = {}
-    for s in session.scalars(
-        select(Score).where(Score.round_id == previous.id, Score.value.is_not(None))
-    ):
-        values.setdefault((s.option_id, s.criterion_id), []).append(float(s.value))
-    for key, cell in matrix.cells.items():
-        if key in values:
-            arr = np.array(values[key])
-            cell.previous_value = float(np.median(arr) if method == "median" else arr.mean())
 
 
 def spread_by_round(*, session: Session, decision: Decision) -> list[tuple[int, float | None, int]]:

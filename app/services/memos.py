@@ -34,7 +34,7 @@ from app.models import Decision, Memo, Role, User
 from app.services import robustness
 from app.services.decisions import list_members
 from app.services.errors import InvalidInput, NotFound, ServiceError
-from app.services.matrix import Matrix, build_matrix, group_visible
+from app.services.matrix import Matrix, analyst_letter, build_matrix, group_visible
 from app.services.options import list_options
 
 SNAPSHOT_FORMAT = 1
@@ -206,7 +206,7 @@ def take_snapshot(
     names = {u.id: u.display_name for _, u in members}
     analyst_ids = [u.id for m, u in members if m.role == Role.ANALYST.value]
     labels = {
-        uid: (names[uid] if decision.name_analysts_in_memo else f"Analyst {_letters(k)}")
+        uid: (names[uid] if decision.name_analysts_in_memo else f"Analyst {analyst_letter(k)}")
         for k, uid in enumerate(analyst_ids)
     }
     all_options = list_options(session=session, decision_id=decision.id, include_withdrawn=True)
@@ -355,15 +355,6 @@ def check_issuable(decision: Decision, matrix: Matrix) -> None:
             "This decision needs at least one active option and one criterion before a memo "
             "can be issued. Nothing was issued."
         )
-
-
-def _letters(index: int) -> str:
-    out = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        out = chr(65 + rem) + out
-    return out
 
 
 # --------------------------------------------------------------------------------------------

@@ -119,6 +119,8 @@ def matrix_json(m: Matrix) -> dict[str, Any]:
             "max": None,
             "count": None,
             "contested": None,
+            # The previous round's group value is already revealed, so it shows in a blind round.
+            "previous_round_value": _num(cell.previous_value),
         }
         if visible:
             entry |= {
@@ -137,8 +139,6 @@ def matrix_json(m: Matrix) -> dict[str, Any]:
                     for s in cell.scores or []
                 ],
             }
-            if cell.previous_value is not None:
-                entry["previous_round_value"] = _num(cell.previous_value)
         cells.append(entry)
     return {
         "decision_id": m.decision.id,

@@ -328,6 +328,10 @@ def test_round_two_starts_from_round_one_scores(as_role, world: World, app: Flas
     data = a.get(f"/api/decisions/{world.decision_id}/matrix").get_json()
     assert data["round"] == 2 and data["revealed"] is False
     assert all(c["mine"] == 4 for c in data["cells"])
+    # Blind round 2: the revealed round-1 group value shows; round 2's group values do not.
+    assert all(c["previous_round_value"] == 4 and c["value"] is None for c in data["cells"])
+    page = as_role("analyst-b").get(f"/decisions/{world.decision_id}/matrix").get_data(as_text=True)
+    assert "Round 1 group: 4.0" in page and 'class="gv"' not in page
     save(
         a,
         world,

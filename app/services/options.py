@@ -24,6 +24,22 @@ def option_state(option: Option) -> dict[str, Any]:
     }
 
 
+def _record(
+    session: Session, option: Option, actor_id: int, action: str, before: dict[str, Any] | None
+) -> None:
+    revisions.record(
+        session=session,
+        decision_id=option.decision_id,
+        actor_id=actor_id,
+        entity="option",
+        entity_id=option.id,
+        option_id=option.id,
+        action=action,
+        before=before,
+        after=option_state(option),
+    )
+
+
 def get_option(
     *, session: Session, decision_id: int, option_id: int, for_update: bool = False
 ) -> Option:
@@ -64,17 +80,7 @@ def create_option(
     )
     session.add(option)
     session.flush()
-    revisions.record(
-        session=session,
-        decision_id=decision_id,
-        actor_id=actor_id,
-        entity="option",
-        entity_id=option.id,
-        option_id=option.id,
-        action="create",
-        before=None,
-        after=option_state(option),
-    )
+    _record(session, option, actor_id, "create", None)
     return option
 
 
@@ -96,25 +102,7 @@ def update_option(
             current=option,
             submitted=submitted,
         )
-    before = option_state(option)
-    if all(before[k] == v for k, v in submitted.items()):
-        return option
-    for key, value in submitted.items():
-        setattr(option, key, value)
-    option.version += 1
-    session.add(option)
-    revisions.record(
-        session=session,
-        decision_id=decision_id,
-        actor_id=actor_id,
-        entity="option",
-        entity_id=option.id,
-        option_id=option.id,
-        action="update",
-        before=before,
-        after=option_state(option),
-    )
-    return option
+    return _change(session, option, actor_id, "update", submitted)
 
 
 def set_status(
@@ -129,24 +117,8 @@ def set_status(
     option = get_option(
         session=session, decision_id=decision_id, option_id=option_id, for_update=True
     )
-    if option.status == status.value:
-        return option
-    before = option_state(option)
-    option.status = status.value
-    option.version += 1
-    session.add(option)
-    revisions.record(
-        session=session,
-        decision_id=decision_id,
-        actor_id=actor_id,
-        entity="option",
-        entity_id=option.id,
-        option_id=option.id,
-        action=action or ("withdraw" if status == OptionStatus.WITHDRAWN else "restore"),
-        before=before,
-        after=option_state(option),
-    )
-    return option
+    action = action or ("withdraw" if status == OptionStatus.WITHDRAWN else "restore")
+    return _change(session, option, actor_id, action, {"status": status.value})
 
 
 def restore_text(
@@ -156,22 +128,22 @@ def restore_text(
     option = get_option(
         session=session, decision_id=decision_id, option_id=option_id, for_update=True
     )
+    texts = {
+        key: state.get(key, getattr(option, key)) for key in ("title", "summary", "description")
+    }
+    return _change(session, option, actor_id, "restore", texts)
+
+
+def _change(
+    session: Session, option: Option, actor_id: int, action: str, changes: dict[str, Any]
+) -> Option:
+    """Apply ``changes``; if anything differs, bump the version and record one revision."""
     before = option_state(option)
-    for key in ("title", "summary", "description"):
-        setattr(option, key, state.get(key, getattr(option, key)))
+    for key, value in changes.items():
+        setattr(option, key, value)
     if option_state(option) == before:
         return option
     option.version += 1
     session.add(option)
-    revisions.record(
-        session=session,
-        decision_id=decision_id,
-        actor_id=actor_id,
-        entity="option",
-        entity_id=option.id,
-        option_id=option.id,
-        action="restore",
-        before=before,
-        after=option_state(option),
-    )
+    _record(session, option, actor_id, action, before)
     return option

@@ -116,21 +116,29 @@ def update_decision(
             "on",
             "yes",
         }
-    after = decision_state(decision)
-    if after != before:
-        decision.version += 1
-        session.add(decision)
-        revisions.record(
-            session=session,
-            decision_id=decision.id,
-            actor_id=actor_id,
-            entity="decision",
-            entity_id=decision.id,
-            action="update",
-            before=before,
-            after=after,
-        )
+    record_decision_update(session=session, decision=decision, actor_id=actor_id, before=before)
     return decision
+
+
+def record_decision_update(
+    *, session: Session, decision: Decision, actor_id: int, before: dict[str, Any]
+) -> None:
+    """If the decision's settings changed since ``before``, bump its version and record it."""
+    after = decision_state(decision)
+    if after == before:
+        return
+    decision.version += 1
+    session.add(decision)
+    revisions.record(
+        session=session,
+        decision_id=decision.id,
+        actor_id=actor_id,
+        entity="decision",
+        entity_id=decision.id,
+        action="update",
+        before=before,
+        after=after,
+    )
 
 
 def list_members(*, session: Session, decision_id: int) -> list[tuple[Member, User]]:

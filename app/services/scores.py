@@ -13,10 +13,8 @@ from app.models import (
     Criterion,
     Decision,
     DecisionStatus,
-    Member,
     Option,
     OptionStatus,
-    Role,
     Round,
     RoundCompletion,
     Score,
@@ -25,8 +23,8 @@ from app.models import (
 )
 from app.schemas import RATIONALE_MAX
 from app.services import revisions
-from app.services.decisions import decision_state
-from app.services.errors import Forbidden, InvalidInput, NotFound, ServiceError
+from app.services.decisions import decision_state, record_decision_update
+from app.services.errors import InvalidInput, NotFound, ServiceError
 
 NOT_APPLICABLE = "na"
 
@@ -282,58 +280,17 @@ SETTINGS = {
 def update_settings(
     *, session: Session, decision: Decision, actor_id: int, data: dict[str, Any]
 ) -> Decision:
-    before = decision_state(decision)
-    errors: dict[str, str] = {}
-    for key, allowed in SETTINGS.items():
-        if key in data:
-            if data[key] not in allowed:
-                errors[key] = (
-                    f"{key.replace('_', ' ').capitalize()} must be one of {', '.join(sorted(allowed))}."
-                )
-            else:
-                setattr(decision, key, data[key])
-    if "name_analysts_in_memo" in data:
-        decision.name_analysts_in_memo = str(data["name_analysts_in_memo"]).lower() in {
-            "1",
-            "true",
-            "on",
-            "yes",
-        }
-    if "classification" in data:
-        marking = str(data["classification"]).strip().upper()
-        if not marking or len(marking) > 80:
-            errors["classification"] = "Classification marking must be 1–80 characters."
-        decision.classification = marking
+    """Scoring mode (open/blind), default group value (mean/median) and status."""
+    errors = {
+        key: f"{key.replace('_', ' ').capitalize()} must be one of {', '.join(sorted(allowed))}."
+        for key, allowed in SETTINGS.items()
+        if key in data and data[key] not in allowed
+    }
     if errors:
-        session.expire(decision)
         raise InvalidInput(errors)
-    after = decision_state(decision)
-    if after != before:
-        decision.version += 1
-        session.add(decision)
-        revisions.record(
-            session=session,
-            decision_id=decision.id,
-            actor_id=actor_id,
-            entity="decision",
-            entity_id=decision.id,
-            action="update",
-            before=before,
-            after=after,
-        )
+    before = decision_state(decision)
+    for key in SETTINGS:
+        if key in data:
+            setattr(decision, key, data[key])
+    record_decision_update(session=session, decision=decision, actor_id=actor_id, before=before)
     return decision
-
-
-def analysts_of(*, session: Session, decision_id: int) -> list[int]:
-    return list(
-        session.scalars(
-            select(Member.user_id)
-            .where(Member.decision_id == decision_id, Member.role == Role.ANALYST.value)
-            .order_by(Member.id)
-        )
-    )
-
-
-def require_analyst(role: Role) -> None:
-    if role is not Role.ANALYST:
-        raise Forbidden("Only analysts score options.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 
 from app.db import get_session
-from app.htmx import is_htmx, make_response
+from app.htmx import hx_target, is_htmx, make_response
 from app.models import Role
 from app.services import criteria as criteria_service
 from app.services import scores as score_service
@@ -61,9 +61,9 @@ def poll(decision_id: int):  # type: ignore[no-untyped-def]
         return Response(status=204)
     matrix = _matrix(access, round_number=_int_arg("round"))
     if request.args.get("layout") != matrix.layout:
-        response = make_response("", 200)
-        response.headers["HX-Refresh"] = "true"
-        return response
+        # Options, criteria, round or visibility changed: the page reloads itself unless the
+        # viewer has unsaved text, in which case it offers the reload (static/app.js).
+        return make_response("", 200, trigger="matrix-layout-changed")
     return make_response(
         render_template("matrix/_updates.html", access=access, decision=access.decision, m=matrix)
     )
@@ -90,15 +90,17 @@ def save_score(decision_id: int):  # type: ignore[no-untyped-def]
     db.commit()
     matrix = _matrix(access)
     cell = matrix.cells[(option_id, criterion_id)]
+    context = {"access": access, "decision": access.decision, "m": matrix, "cell": cell}
+    if hx_target() == "cell-detail":
+        # Saved from the details drawer: redraw the drawer with the new rationale.
+        context |= {
+            "option": next(o for o in matrix.options if o.id == option_id),
+            "criterion": next(c for c in matrix.criteria if c.id == criterion_id),
+            "saved_message": "Rationale saved.",
+        }
+        return make_response(render_template("matrix/_detail_saved.html", **context))
     return make_response(
-        render_template(
-            "matrix/_saved.html",
-            access=access,
-            decision=access.decision,
-            m=matrix,
-            cell=cell,
-            rationale_only="value" not in request.form,
-        )
+        render_template("matrix/_saved.html", **context, rationale_only="value" not in request.form)
     )
 
 

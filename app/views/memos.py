@@ -6,7 +6,16 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 
 from app import memo
 from app.db import get_engine, get_session
@@ -31,6 +40,8 @@ def index(decision_id: int) -> Any:
     memos = memo_service.list_memos(session=get_session(), decision_id=decision_id)
     issued = request.args.get("issued", type=int)
     just_issued = next((m for m in memos if m.id == issued), None)
+    # The PDF downloads by itself once, right after issuing; a reload only shows the notice.
+    auto_download = just_issued is not None and session.pop("memo_download", None) == issued
     return render_template(
         "memos/index.html",
         access=access,
@@ -38,6 +49,7 @@ def index(decision_id: int) -> Any:
         memos=memos,
         issuers=memo_service.issuer_names(session=get_session(), memos=memos),
         just_issued=just_issued,
+        auto_download=auto_download,
     )
 
 
@@ -98,6 +110,7 @@ def issue(decision_id: int) -> Any:
             refusal=None,
         )
         return make_response(body, 422)
+    session["memo_download"] = issued.id
     target = url_for("memos.index", decision_id=decision_id, issued=issued.id)
     if is_htmx():
         response = make_response("", 200)

@@ -96,6 +96,7 @@ def test_blind_mode_hides_until_reveal(page_as) -> None:  # type: ignore[no-unty
         fac.get_by_role("row", name=re.compile("Analyst A")).get_by_text("1 / 4")
     ).to_be_visible()
     expect(fac.locator(".group .gv")).to_have_count(0)
+    fac.once("dialog", lambda dialog: dialog.accept())  # "Reveal round 1? … cannot be undone."
     fac.get_by_role("button", name="Reveal round 1").click()
     expect(fac.locator(".group .gv").first).to_be_visible()
     # b's open page reloads itself on reveal and now shows the group value.
@@ -138,12 +139,13 @@ def test_round_two_starts_from_round_one_scores(page_as) -> None:  # type: ignor
     a.get_by_label("Your score for Joint drills on Escalation risk").select_option("4")
     expect(a.locator(".save-status", has_text="Saved")).to_have_count(1)
     fac.goto(url)
+    fac.once("dialog", lambda dialog: dialog.accept())
     fac.get_by_role("button", name="Open round 2").click()
     expect(fac.get_by_text("Round 2 · open scoring")).to_be_visible()
     a.goto(url)
     select = a.get_by_label("Your score for Joint drills on Escalation risk")
     expect(select).to_have_value("4")
-    expect(a.locator(".group .prev").first).to_contain_text("R1:")
+    expect(a.locator(".group .prev").first).to_contain_text("Round 1 group:")
     select.select_option("3")
     expect(a.locator(".save-status", has_text="Saved")).to_have_count(1)
     a.goto(url + "?round=1")

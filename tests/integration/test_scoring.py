@@ -220,11 +220,11 @@ def test_poll_answers_204_until_something_changes(as_role, world: World) -> None
     html = response.get_data(as_text=True)
     assert 'hx-swap-oob="true"' in html and "<select" not in html  # never b's own inputs
     assert f'id="g-{world.options[0]}-{world.criteria[0]}"' in html
-    # A structural change (a new option) asks the page to reload.
+    # A structural change (a new option) tells the page to reload.
     as_role("facilitator").post(
         f"/decisions/{world.decision_id}/options", {"title": "New"}, htmx=True
     )
-    assert b.get(poll, htmx=True).headers.get("HX-Refresh") == "true"
+    assert b.get(poll, htmx=True).headers.get("HX-Trigger") == "matrix-layout-changed"
 
 
 def test_weights_follow_live(as_role, world: World, app: Flask) -> None:  # type: ignore[no-untyped-def]

@@ -6,7 +6,8 @@ import math
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from app.models import (
@@ -106,55 +107,78 @@ def save_score(
     new_value = parse_value(value, decision) if value is not None else None
     round_ = get_round(session=session, decision_id=decision.id, number=decision.current_round)
 
-    score = _locked_score(session, round_.id, option_id, criterion_id, analyst_id)
+    key = {
+        "round_id": round_.id,
+        "option_id": option_id,
+        "criterion_id": criterion_id,
+        "analyst_id": analyst_id,
+    }
+    score = _locked_score(session, **key)
     before = score_state(score)
     if score is None:
-        score = Score(
-            round_id=round_.id,
-            option_id=option_id,
-            criterion_id=criterion_id,
-            analyst_id=analyst_id,
-        )
+        wanted = {"value": None, "not_applicable": False, "rationale": ""}
+        if new_value is not None:
+            wanted["value"], wanted["not_applicable"] = new_value
+        if rationale is not None:
+            wanted["rationale"] = rationale
+        if wanted == {"value": None, "not_applicable": False, "rationale": ""}:
+            return Score(**key)  # clearing a cell that was never scored: nothing to record
+        if _insert_if_absent(session, key | wanted | {"updated_at": utcnow()}):
+            score = _locked_score(session, **key)
+            assert score is not None
+            _record_score(session, decision, round_, score, before=None)
+            return score
+        # The same analyst's other request created the cell a moment ago: update it.
+        score = _locked_score(session, **key)
+        assert score is not None
+        before = score_state(score)
     if new_value is not None:
         score.value, score.not_applicable = new_value
     if rationale is not None:
         score.rationale = rationale
-    after = score_state(score)
-    if before == after:
+    if score_state(score) == before:
         return score
     score.updated_at = utcnow()
     session.add(score)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError:
-        # Another request by the same analyst inserted this cell first: update that row instead.
-        existing = _locked_score(session, round_.id, option_id, criterion_id, analyst_id)
-        assert existing is not None
-        before = score_state(existing)
-        existing.value, existing.not_applicable = score.value, score.not_applicable
-        existing.rationale = score.rationale
-        existing.updated_at = utcnow()
-        session.add(existing)
-        score = existing
+    _record_score(session, decision, round_, score, before=before)
+    return score
+
+
+def _insert_if_absent(session: Session, row: dict[str, Any]) -> bool:
+    """INSERT … ON CONFLICT DO NOTHING; True when this call created the row."""
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(Score).values(**row).on_conflict_do_nothing().returning(Score.round_id)
+    return session.execute(statement).first() is not None
+
+
+def _record_score(
+    session: Session,
+    decision: Decision,
+    round_: Round,
+    score: Score,
+    *,
+    before: dict[str, Any] | None,
+) -> None:
     revisions.record(
         session=session,
         decision_id=decision.id,
-        actor_id=analyst_id,
+        actor_id=score.analyst_id,
         entity="score",
-        entity_id=score_entity_id(round_.number, option_id, criterion_id, analyst_id),
+        entity_id=score_entity_id(
+            round_.number, score.option_id, score.criterion_id, score.analyst_id
+        ),
         action="create" if before is None else "update",
-        option_id=option_id,
-        criterion_id=criterion_id,
+        option_id=score.option_id,
+        criterion_id=score.criterion_id,
         round_number=round_.number,
         before=before,
         after=score_state(score),
     )
-    return score
 
 
 def _locked_score(
-    session: Session, round_id: int, option_id: int, criterion_id: int, analyst_id: int
+    session: Session, *, round_id: int, option_id: int, criterion_id: int, analyst_id: int
 ) -> Score | None:
     return session.scalar(
         select(Score)

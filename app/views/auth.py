@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, g, redirect, render_template, request, session, url_for
 
-from app.db import get_session
+from app.db import get_session, new_session
 from app.services.users import authenticate, revoke_sessions
 
 bp = Blueprint("auth", __name__)
@@ -25,16 +25,18 @@ def _safe_next(target: str | None) -> str:
 def login():  # type: ignore[no-untyped-def]
     error = None
     if request.method == "POST":
-        db = get_session()
-        user = authenticate(
-            session=db,
-            username=request.form.get("username", ""),
-            password=request.form.get("password", ""),
-        )
+        # A read transaction: the slow password check must never hold SQLite's write lock.
+        with new_session(write=False) as db:
+            user = authenticate(
+                session=db,
+                username=request.form.get("username", ""),
+                password=request.form.get("password", ""),
+            )
+            if user is not None and db.dirty:
+                db.commit()  # a stronger hash replaced an old one
         if user is None:
             error = "Unknown username or wrong password."
         else:
-            db.commit()
             session.clear()
             session["user_id"] = user.id
             session["session_version"] = user.session_version

@@ -358,3 +358,46 @@ def test_spread_is_reported_per_round(as_role, world: World) -> None:  # type: i
     html = fac.get(f"/decisions/{world.decision_id}").get_data(as_text=True)
     assert "Round 1" in html and "Round 2" in html
     assert "2.00" in html and "0.50" in html  # mean standard deviation per round
+
+
+def test_same_analyst_saving_one_new_cell_twice_at_once(as_role, world: World, app: Flask) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    first, second = as_role("analyst-a"), as_role("analyst-a")
+    for option in world.options:
+        for criterion in world.criteria:
+            barrier = threading.Barrier(2)
+            statuses: list[int] = []
+
+            def post(
+                acts,
+                value: int,
+                option=option,
+                criterion=criterion,
+                barrier=barrier,
+                statuses=statuses,
+            ) -> None:  # type: ignore[no-untyped-def]
+                barrier.wait()
+                statuses.append(save(acts, world, option, criterion, value=value).status_code)
+
+            threads = [
+                threading.Thread(target=post, args=(first, 2)),
+                threading.Thread(target=post, args=(second, 5)),
+            ]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            assert statuses == [200, 200]
+    scores = {(s.option_id, s.criterion_id): s.value for s in stored(app, world, "analyst-a")}
+    assert len(scores) == 4 and set(scores.values()) <= {2, 5}
+    for (option, criterion), value in scores.items():
+        cell_revisions = [
+            r
+            for r in revisions(app, world)
+            if r.option_id == option and r.criterion_id == criterion
+        ]
+        assert [r.action for r in cell_revisions][0] == "create"
+        assert (
+            cell_revisions[-1].after["value"] == value
+        )  # the stored value is the last one recorded

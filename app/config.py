@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from pathlib import Path
 
 
@@ -39,10 +40,18 @@ def load_settings(instance_path: str) -> dict[str, object]:
 
 
 def _instance_secret(instance_path: str) -> str:
+    """A random key created once (atomically, mode 0600) and shared by every process."""
     path = Path(instance_path) / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
     key = secrets.token_hex(32)
-    path.write_text(key)
-    path.chmod(0o600)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _ in range(50):  # another process may be writing it this very moment
+            existing = path.read_text().strip()
+            if existing:
+                return existing
+            time.sleep(0.01)
+        raise RuntimeError(f"{path} is empty; delete it or set SECRET_KEY.") from None
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
     return key

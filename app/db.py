@@ -2,7 +2,7 @@
 
 SQLite gets WAL, foreign keys and a busy timeout on every connection, and write transactions
 start with ``BEGIN IMMEDIATE`` so a read-then-write transaction never fails on lock upgrade.
-PostgreSQL uses a normal pool; ``dispose_after_fork`` keeps pools per worker process.
+PostgreSQL uses a normal pool built in each worker process (so no gunicorn ``--preload``).
 """
 
 from __future__ import annotations

@@ -612,8 +612,7 @@ def latest_revision_id(
 
 def revision_at(*, session: Session, decision_id: int, when: datetime) -> int | None:
     """The latest revision recorded at or before ``when`` (UTC if naive)."""
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
+    when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
     value = session.scalar(
         select(Revision.id)
         .where(Revision.decision_id == decision_id, Revision.created_at <= when)

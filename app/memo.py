@@ -216,9 +216,9 @@ class PdfRenderer:
         self._cache_dir = cache_dir or str(Path(tempfile.gettempdir(), "options-matrix-cache"))
 
     def render(self, html: str, *, timeout: float) -> bytes:
-        deadline = time.monotonic() + timeout
         if not self._lock.acquire(timeout=max(timeout, 0.0)):
             raise MemoRenderTimeout("Another memo is being rendered; try again in a moment.")
+        deadline = time.monotonic() + timeout  # the render's own time, not the wait for its turn
         try:
             process = self._worker()
             assert process.stdin is not None and process.stdout is not None

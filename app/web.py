@@ -26,15 +26,16 @@ CSP = (
 
 
 def init_app(app: Flask) -> None:
+    # Order matters: who is asking is settled before the CSRF check, so an anonymous state
+    # change is sent to the login page (or told 401) rather than told about its token.
+    app.before_request(_load_user)
+    app.before_request(_require_login)
     htmx.init_app(app)
     csrf.init_app(app)
 
     from app.views import register_blueprints
 
     register_blueprints(app)
-
-    app.before_request(_load_user)
-    app.before_request(_require_login)
     app.after_request(_security_headers)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(ServiceError, _service_error)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from app.models import Decision, DecisionStatus, Member, Role, Round, User
@@ -174,6 +174,16 @@ def set_member(
     elif member.role == role_value.value:
         return member
     else:
+        if member.role == Role.FACILITATOR.value:
+            facilitators = session.scalar(
+                select(func.count())
+                .select_from(Member)
+                .where(Member.decision_id == decision_id, Member.role == Role.FACILITATOR.value)
+            )
+            if facilitators == 1:
+                raise InvalidInput(
+                    {"role": "A decision needs a facilitator: make someone else facilitator first."}
+                )
         member.role = role_value.value
     session.add(member)
     session.flush()

@@ -8,9 +8,11 @@ from typing import Any
 class ServiceError(Exception):
     status = 400
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
         self.message = message
+        if status is not None:
+            self.status = status
 
 
 class InvalidInput(ServiceError):

@@ -236,8 +236,25 @@ def reveal_round(*, session: Session, decision: Decision, actor_id: int) -> Roun
     return round_
 
 
-def open_next_round(*, session: Session, decision: Decision, actor_id: int) -> Round:
-    """Delphi style: a new round where every analyst starts from their previous scores."""
+def open_next_round(
+    *, session: Session, decision: Decision, actor_id: int, expected_round: int | None = None
+) -> Round:
+    """Delphi style: a new round where every analyst starts from their previous scores.
+
+    ``expected_round`` is the round the facilitator saw; if another request has opened a
+    round since (a double submit), nothing happens twice: the call is refused.
+    """
+    session.scalar(
+        select(Decision.id)
+        .where(Decision.id == decision.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    session.refresh(decision)
+    if expected_round is not None and expected_round != decision.current_round:
+        raise ServiceError(
+            f"Round {decision.current_round} is already open; refresh the page.", status=409
+        )
     if decision.status == DecisionStatus.CLOSED.value:
         raise ServiceError("This decision is closed.")
     current = get_round(session=session, decision_id=decision.id, number=decision.current_round)
@@ -312,6 +329,15 @@ def update_settings(
     }
     if errors:
         raise InvalidInput(errors)
+    if (
+        data.get("scoring_mode") == ScoringMode.OPEN.value
+        and decision.scoring_mode == ScoringMode.BLIND.value
+    ):
+        # Opening a blind round shows everyone's scores: that is a reveal, and is recorded
+        # as one (switching back to blind later cannot hide the round again).
+        current = get_round(session=session, decision_id=decision.id, number=decision.current_round)
+        if current.revealed_at is None:
+            reveal_round(session=session, decision=decision, actor_id=actor_id)
     before = decision_state(decision)
     for key in SETTINGS:
         if key in data:

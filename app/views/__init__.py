@@ -6,6 +6,9 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
+    from app.views.params import IdConverter
+
+    app.url_map.converters["int"] = IdConverter
     from app.views import (
         api,
         auth,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import abort, g
+from flask import abort, g, request
 
 from app.db import get_session
-from app.models import Decision, Option, Role, User
+from app.models import Decision, DecisionStatus, Option, Role, User
 from app.services.decisions import role_of
 
 
@@ -30,8 +30,14 @@ class Access:
         return self.is_facilitator or (self.is_analyst and option.created_by == self.user.id)
 
 
-def load_decision(decision_id: int, need: Role = Role.OBSERVER) -> Access:
-    """The decision if the user is a member (404 otherwise) with at least ``need`` (403)."""
+def load_decision(
+    decision_id: int, need: Role = Role.OBSERVER, *, allow_closed: bool = False
+) -> Access:
+    """The decision if the user is a member (404 otherwise) with at least ``need`` (403).
+
+    A closed decision is frozen: any state-changing request is refused (409) unless the
+    endpoint says ``allow_closed`` (changing the status back, issuing memos).
+    """
     session = get_session()
     role = role_of(session=session, decision_id=decision_id, user_id=g.user.id)
     decision = session.get(Decision, decision_id) if role else None
@@ -39,4 +45,13 @@ def load_decision(decision_id: int, need: Role = Role.OBSERVER) -> Access:
         abort(404, "That decision does not exist or you are not a member of it.")
     if role.level < need.level:
         abort(403, f"Your role in this decision ({role.value}) does not allow that.")
+    if (
+        request.method not in {"GET", "HEAD", "OPTIONS"}
+        and decision.status == DecisionStatus.CLOSED.value
+        and not allow_closed
+    ):
+        abort(
+            409,
+            "This decision is closed. The facilitator can reopen it (status: scoring) to make changes.",
+        )
     return Access(decision=decision, role=role, user=g.user)

@@ -14,6 +14,7 @@ from app.services import options as option_service
 from app.services.errors import NotFound
 from app.services.matrix import Matrix, build_matrix
 from app.views.access import load_decision
+from app.views.params import int_arg
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -81,7 +82,7 @@ def decision(decision_id: int):  # type: ignore[no-untyped-def]
 def matrix(decision_id: int):  # type: ignore[no-untyped-def]
     """The matrix as the caller may see it (same visibility rules as the page)."""
     access = load_decision(decision_id)
-    round_number = request.args.get("round", type=int)
+    round_number = int_arg("round")
     method = request.args.get("method")
     if method not in (None, "mean", "median"):
         abort(400, "method must be mean or median.")
@@ -195,7 +196,7 @@ def analysis(decision_id: int):  # type: ignore[no-untyped-def]
             role=access.role,
             samples=settings.samples,
             band=settings.band,
-            round_number=request.args.get("round", type=int),
+            round_number=int_arg("round"),
         )
     except NotFound as exc:
         abort(404, exc.message)
@@ -204,7 +205,7 @@ def analysis(decision_id: int):  # type: ignore[no-untyped-def]
         return jsonify(
             {
                 "decision_id": d.id,
-                "round": request.args.get("round", type=int) or d.current_round,
+                "round": int_arg("round") or d.current_round,
                 "group_visible": False,
                 "note": "Robustness figures appear once the facilitator reveals the round.",
             }

@@ -15,20 +15,11 @@ from app.db import get_session
 from app.services.errors import NotFound
 from app.services.matrix import Matrix, build_matrix
 from app.views.access import Access, load_decision
+from app.views.params import int_arg
 
 bp = Blueprint("exports", __name__, url_prefix="/decisions/<int:decision_id>/export")
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _int_arg(name: str) -> int | None:
-    raw = (request.args.get(name) or "").strip()
-    if not raw:
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        abort(400, f"{name} must be a whole number.")
 
 
 def _matrix(access: Access) -> tuple[Matrix, bool]:
@@ -36,7 +27,7 @@ def _matrix(access: Access) -> tuple[Matrix, bool]:
     method = request.args.get("method") or None
     if method not in (None, "mean", "median"):
         abort(400, "method must be mean or median.")
-    revision = _int_arg("revision")
+    revision = int_arg("revision")
     try:
         if revision is None:
             matrix = build_matrix(
@@ -44,7 +35,7 @@ def _matrix(access: Access) -> tuple[Matrix, bool]:
                 decision=access.decision,
                 viewer_id=access.user.id,
                 role=access.role,
-                round_number=_int_arg("round"),
+                round_number=int_arg("round"),
                 method=method,
             )
             return matrix, False
@@ -55,7 +46,7 @@ def _matrix(access: Access) -> tuple[Matrix, bool]:
             state=state,
             viewer_id=access.user.id,
             role=access.role,
-            round_number=_int_arg("round"),
+            round_number=int_arg("round"),
             method=method,
             hidden_now=history.hidden_rounds(session=db, decision=access.decision),
         )

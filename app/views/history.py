@@ -18,18 +18,9 @@ from app.services import options as option_service
 from app.services.errors import NotFound
 from app.services.matrix import Matrix
 from app.views.access import Access, load_decision
+from app.views.params import int_arg
 
 bp = Blueprint("history", __name__, url_prefix="/decisions/<int:decision_id>/history")
-
-
-def _int_arg(name: str) -> int | None:
-    raw = (request.values.get(name) or "").strip().lstrip("#")
-    if raw == "":
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        abort(400, f"{name.replace('_', ' ').capitalize()} must be a whole number.")
 
 
 def _method() -> Any:
@@ -69,9 +60,9 @@ def _filters() -> history.FeedFilter:
     if kind is not None and kind not in history.KINDS:
         abort(400, "Unknown kind of change.")
     return history.FeedFilter(
-        actor_id=_int_arg("person"),
-        option_id=_int_arg("option"),
-        criterion_id=_int_arg("criterion"),
+        actor_id=int_arg("person"),
+        option_id=int_arg("option"),
+        criterion_id=int_arg("criterion"),
         kind=kind,
     )
 
@@ -96,7 +87,7 @@ def feed(decision_id: int):  # type: ignore[no-untyped-def]
         decision=access.decision,
         viewer_id=access.user.id,
         filters=filters,
-        before=_int_arg("before"),
+        before=int_arg("before"),
     )
     more_url = (
         url_for(
@@ -165,7 +156,7 @@ def timeline_context(access: Access, option_id: int, before: int | None = None) 
 def option_timeline(decision_id: int, option_id: int):  # type: ignore[no-untyped-def]
     access = load_decision(decision_id)
     try:
-        context = timeline_context(access, option_id, _int_arg("before"))
+        context = timeline_context(access, option_id, int_arg("before"))
     except NotFound as exc:
         abort(404, exc.message)
     if is_htmx():
@@ -188,7 +179,7 @@ def option_timeline(decision_id: int, option_id: int):  # type: ignore[no-untype
 def restore_text(decision_id: int, option_id: int):  # type: ignore[no-untyped-def]
     access = load_decision(decision_id, Role.FACILITATOR)
     db = get_session()
-    revision_id = _int_arg("revision")
+    revision_id = int_arg("revision")
     if revision_id is None:
         abort(400, "Choose the change whose text to restore.")
     try:
@@ -221,7 +212,7 @@ def restore_text(decision_id: int, option_id: int):  # type: ignore[no-untyped-d
 
 def _resolve_point(access: Access, revision_name: str, at_name: str | None = None) -> int | None:
     db = get_session()
-    revision = _int_arg(revision_name)
+    revision = int_arg(revision_name)
     when = _datetime_arg(at_name) if at_name else None
     if revision is None and when is not None:
         revision = history.revision_at(session=db, decision_id=access.decision.id, when=when)
@@ -281,7 +272,7 @@ def as_of(decision_id: int):  # type: ignore[no-untyped-def]
         if latest is None:
             abort(404, "Nothing has been recorded in this decision yet.")
         return redirect(url_for("history.as_of", decision_id=decision_id, revision=latest))
-    state, matrix = _matrix_at(access, revision, round_number=_int_arg("round"), method=_method())
+    state, matrix = _matrix_at(access, revision, round_number=int_arg("round"), method=_method())
     past_options = history.state_options(state)
     return make_response(
         render_template(
@@ -303,10 +294,10 @@ def as_of(decision_id: int):  # type: ignore[no-untyped-def]
 @bp.get("/as-of/cells/<int:option_id>/<int:criterion_id>")
 def as_of_cell(decision_id: int, option_id: int, criterion_id: int):  # type: ignore[no-untyped-def]
     access = load_decision(decision_id)
-    revision = _int_arg("revision")
+    revision = int_arg("revision")
     if revision is None:
         abort(400, "revision is required.")
-    _state, matrix = _matrix_at(access, revision, round_number=_int_arg("round"), method=_method())
+    _state, matrix = _matrix_at(access, revision, round_number=int_arg("round"), method=_method())
     cell = matrix.cells.get((option_id, criterion_id))
     if cell is None:
         abort(404, "That cell was not in the matrix at that point.")
@@ -338,7 +329,7 @@ def compare(decision_id: int):  # type: ignore[no-untyped-def]
     if point_a is None:
         abort(400, "Choose the earlier point to compare (a change number or a date and time).")
     method = _method()
-    round_number = _int_arg("round")
+    round_number = int_arg("round")
     state_a, matrix_a = _matrix_at(access, point_a, round_number=round_number, method=method)
     state_b, matrix_b = _matrix_at(access, point_b, round_number=round_number, method=method)
     names = history.load_names(session=db, decision_id=decision_id)

@@ -12,18 +12,9 @@ from app.services import scores as score_service
 from app.services.errors import NotFound
 from app.services.matrix import Matrix, build_matrix, latest_revision
 from app.views.access import Access, load_decision
+from app.views.params import int_arg
 
 bp = Blueprint("matrix", __name__, url_prefix="/decisions/<int:decision_id>")
-
-
-def _int_arg(name: str) -> int | None:
-    raw = request.values.get(name, "")
-    if raw == "":
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        abort(400, f"{name} must be a whole number.")
 
 
 def _matrix(access: Access, *, round_number: int | None = None) -> Matrix:
@@ -46,7 +37,7 @@ def _matrix(access: Access, *, round_number: int | None = None) -> Matrix:
 @bp.get("/matrix")
 def page(decision_id: int):  # type: ignore[no-untyped-def]
     access = load_decision(decision_id)
-    matrix = _matrix(access, round_number=_int_arg("round"))
+    matrix = _matrix(access, round_number=int_arg("round"))
     return make_response(
         render_template("matrix/page.html", access=access, decision=access.decision, m=matrix)
     )
@@ -56,10 +47,10 @@ def page(decision_id: int):  # type: ignore[no-untyped-def]
 def poll(decision_id: int):  # type: ignore[no-untyped-def]
     """Cheap change check: 204 when nothing changed since ``since``; otherwise fresh values."""
     access = load_decision(decision_id)
-    since = _int_arg("since") or 0
+    since = int_arg("since") or 0
     if latest_revision(session=get_session(), decision_id=decision_id) <= since:
         return Response(status=204)
-    matrix = _matrix(access, round_number=_int_arg("round"))
+    matrix = _matrix(access, round_number=int_arg("round"))
     if request.args.get("layout") != matrix.layout:
         # Options, criteria, round or visibility changed: the page reloads itself unless the
         # viewer has unsaved text, in which case it offers the reload (static/app.js).
@@ -74,7 +65,7 @@ def save_score(decision_id: int):  # type: ignore[no-untyped-def]
     access = load_decision(decision_id, Role.ANALYST)
     if access.role is not Role.ANALYST:
         abort(403, "Only analysts score options.")
-    option_id, criterion_id = _int_arg("option_id"), _int_arg("criterion_id")
+    option_id, criterion_id = int_arg("option_id"), int_arg("criterion_id")
     if option_id is None or criterion_id is None:
         abort(400, "option_id and criterion_id are required.")
     db = get_session()
@@ -107,7 +98,7 @@ def save_score(decision_id: int):  # type: ignore[no-untyped-def]
 @bp.get("/matrix/cells/<int:option_id>/<int:criterion_id>")
 def cell_detail(decision_id: int, option_id: int, criterion_id: int):  # type: ignore[no-untyped-def]
     access = load_decision(decision_id)
-    matrix = _matrix(access, round_number=_int_arg("round"))
+    matrix = _matrix(access, round_number=int_arg("round"))
     cell = matrix.cells.get((option_id, criterion_id))
     if cell is None:
         abort(404, "That cell is not in this decision's matrix.")
@@ -176,14 +167,19 @@ def reveal(decision_id: int):  # type: ignore[no-untyped-def]
 def open_round(decision_id: int):  # type: ignore[no-untyped-def]
     access = load_decision(decision_id, Role.FACILITATOR)
     db = get_session()
-    score_service.open_next_round(session=db, decision=access.decision, actor_id=access.user.id)
+    score_service.open_next_round(
+        session=db,
+        decision=access.decision,
+        actor_id=access.user.id,
+        expected_round=int_arg("round"),
+    )
     db.commit()
     return _back_to_matrix(decision_id)
 
 
 @bp.post("/settings")
 def settings(decision_id: int):  # type: ignore[no-untyped-def]
-    access = load_decision(decision_id, Role.FACILITATOR)
+    access = load_decision(decision_id, Role.FACILITATOR, allow_closed=True)
     db = get_session()
     score_service.update_settings(
         session=db, decision=access.decision, actor_id=access.user.id, data=request.form.to_dict()

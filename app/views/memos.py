@@ -25,6 +25,7 @@ from app.services import memos as memo_service
 from app.services.errors import InvalidInput, ServiceError
 from app.services.matrix import build_matrix
 from app.views.access import Access, load_decision
+from app.views.params import int_arg
 
 bp = Blueprint("memos", __name__, url_prefix="/decisions/<int:decision_id>/memos")
 
@@ -38,7 +39,7 @@ FRAME_CSP = (
 def index(decision_id: int) -> Any:
     access = load_decision(decision_id)
     memos = memo_service.list_memos(session=get_session(), decision_id=decision_id)
-    issued = request.args.get("issued", type=int)
+    issued = int_arg("issued")
     just_issued = next((m for m in memos if m.id == issued), None)
     # The PDF downloads by itself once, right after issuing; a reload only shows the notice.
     auto_download = just_issued is not None and session.pop("memo_download", None) == issued
@@ -55,7 +56,7 @@ def index(decision_id: int) -> Any:
 
 @bp.get("/new")
 def new(decision_id: int) -> Any:
-    access = load_decision(decision_id, Role.FACILITATOR)
+    access = load_decision(decision_id, Role.FACILITATOR, allow_closed=True)
     matrix = _matrix(access)
     form = memo_service.default_form(access.decision, access.user, matrix)
     return _form_page(access, form, {}, refusal=_refusal(access, matrix))
@@ -64,7 +65,7 @@ def new(decision_id: int) -> Any:
 @bp.post("/preview")
 def preview(decision_id: int) -> Any:
     """The memo's HTML as it will be rendered, for the preview frame; nothing is stored."""
-    access = load_decision(decision_id, Role.FACILITATOR)
+    access = load_decision(decision_id, Role.FACILITATOR, allow_closed=True)
     get_session().commit()  # end the request's transaction: the snapshot reads on its own
     try:
         form = memo_service.parse_form(_posted())
@@ -79,7 +80,7 @@ def preview(decision_id: int) -> Any:
 
 @bp.post("")
 def issue(decision_id: int) -> Any:
-    access = load_decision(decision_id, Role.FACILITATOR)
+    access = load_decision(decision_id, Role.FACILITATOR, allow_closed=True)
     get_session().commit()  # no lock is held while the memo renders
     data = _posted()
     try:

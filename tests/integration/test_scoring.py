@@ -141,7 +141,7 @@ def test_closed_decision_refuses_scores(as_role, world: World, app: Flask) -> No
         f"/decisions/{world.decision_id}/settings", {"status": "closed"}, htmx=True
     )
     response = save(as_role("analyst-a"), world, world.options[0], world.criteria[0], value=3)
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert "closed" in response.get_data(as_text=True)
     assert stored(app, world, "analyst-a") == []
 

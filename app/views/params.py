@@ -1,0 +1,30 @@
+"""Parsing ids and numbers from URLs and query strings, in one place."""
+
+from __future__ import annotations
+
+from flask import abort, request
+from werkzeug.routing import IntegerConverter
+
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in PostgreSQL
+
+
+class IdConverter(IntegerConverter):
+    """``<int:…>`` in our routes: a number too large to be an id is simply not found."""
+
+    def __init__(self, map, *args, **kwargs):  # type: ignore[no-untyped-def]  # noqa: A002
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+def int_arg(name: str) -> int | None:
+    """A whole number from the query string or form (``#123`` allowed); 400 when it is not."""
+    raw = (request.values.get(name) or "").strip().lstrip("#")
+    if raw == "":
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        abort(400, f"{name.replace('_', ' ').capitalize()} must be a whole number.")
+    if not 0 <= value <= MAX_ID:
+        abort(400, f"{name.replace('_', ' ').capitalize()} is out of range.")
+    return value

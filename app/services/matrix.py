@@ -39,6 +39,17 @@ from app.services.options import list_options
 Method = Literal["mean", "median"]
 
 
+class ScoreLike(Protocol):
+    """What the matrix reads of a score: a stored ``Score`` row or a reconstructed one."""
+
+    option_id: int
+    criterion_id: int
+    analyst_id: int
+    value: float | None
+    not_applicable: bool
+    rationale: str
+
+
 @dataclass
 class AnalystScore:
     analyst_id: int
@@ -61,6 +72,16 @@ class Cell:
     contested: bool = False
     scores: list[AnalystScore] | None = None
     previous_value: float | None = None
+    my_previous: ScoreLike | None = None
+
+    @property
+    def reason_missing(self) -> bool:
+        """Round 2 onwards: my score moved but my rationale is still last round's."""
+        mine, before = self.mine, self.my_previous
+        if mine is None or before is None:
+            return False
+        moved = (mine.value, mine.not_applicable) != (before.value, before.not_applicable)
+        return moved and mine.rationale.strip() == before.rationale.strip()
 
 
 @dataclass
@@ -162,17 +183,6 @@ def analyst_letter(index: int) -> str:
         index, rem = divmod(index - 1, 26)
         out = chr(65 + rem) + out
     return out
-
-
-class ScoreLike(Protocol):
-    """What the matrix reads of a score: a stored ``Score`` row or a reconstructed one."""
-
-    option_id: int
-    criterion_id: int
-    analyst_id: int
-    value: float | None
-    not_applicable: bool
-    rationale: str
 
 
 def build_matrix(
@@ -309,6 +319,8 @@ def assemble_matrix(
         # The previous round's group value (Delphi): shown even while this round is blind.
         values: dict[tuple[int, int], list[float]] = {}
         for s in previous_scores:
+            if s.analyst_id == viewer_id and (s.option_id, s.criterion_id) in matrix.cells:
+                matrix.cells[(s.option_id, s.criterion_id)].my_previous = s
             if s.value is not None:
                 values.setdefault((s.option_id, s.criterion_id), []).append(float(s.value))
         for key, cell in matrix.cells.items():

@@ -401,3 +401,20 @@ def test_same_analyst_saving_one_new_cell_twice_at_once(as_role, world: World, a
         assert (
             cell_revisions[-1].after["value"] == value
         )  # the stored value is the last one recorded
+
+
+def test_round_two_asks_for_a_reason_when_a_score_moves(as_role, world: World) -> None:  # type: ignore[no-untyped-def]
+    a, fac = as_role("analyst-a"), as_role("facilitator")
+    o, c = world.options[0], world.criteria[0]
+    save(a, world, o, c, value=4, rationale="First view")
+    fac.post(f"/decisions/{world.decision_id}/rounds", {})
+    page = f"/decisions/{world.decision_id}/matrix"
+    assert "say why in Details" not in a.get(page).get_data(as_text=True)
+    save(a, world, o, c, value=2)
+    assert "say why in Details" in a.get(page).get_data(as_text=True)
+    detail = a.get(f"/decisions/{world.decision_id}/matrix/cells/{o}/{c}", htmx=True).get_data(
+        as_text=True
+    )
+    assert "you scored <strong>4</strong>" in detail and "please give the reason" in detail
+    save(a, world, o, c, rationale="The drills schedule changed my view")
+    assert "say why in Details" not in a.get(page).get_data(as_text=True)

@@ -17,8 +17,7 @@ from app.passwords import hash_password, verify_password
 from app.services import criteria as criteria_service
 from app.services import decisions as decision_service
 from app.services import options as option_service
-from app.services import revisions
-from app.services.scores import score_entity_id, score_state
+from app.services.scores import record_score
 
 DEMO_TITLE = "US engagement in Central Asian security, 2021"
 
@@ -437,20 +436,6 @@ def seed(*, session: Session, reset_passwords: bool = False) -> SeedResult:
                     rationale=rationale,
                 )
                 session.add(score)
-                revisions.record(
-                    session=session,
-                    decision_id=decision.id,
-                    actor_id=analyst.id,
-                    entity="score",
-                    entity_id=score_entity_id(
-                        round_one.number, score.option_id, score.criterion_id, analyst.id
-                    ),
-                    action="create",
-                    option_id=score.option_id,
-                    criterion_id=score.criterion_id,
-                    round_number=round_one.number,
-                    before=None,
-                    after=score_state(score),
-                )
+                record_score(session, decision, round_one, score, before=None)
     session.flush()
     return SeedResult(decision.id, decision.title, True, shown)

@@ -126,7 +126,7 @@ def save_score(
         if _insert_if_absent(session, key | wanted | {"updated_at": utcnow()}):
             score = _locked_score(session, **key)
             assert score is not None
-            _record_score(session, decision, round_, score, before=None)
+            record_score(session, decision, round_, score, before=None)
             return score
         # The same analyst's other request created the cell a moment ago: update it.
         score = _locked_score(session, **key)
@@ -140,7 +140,7 @@ def save_score(
         return score
     score.updated_at = utcnow()
     session.add(score)
-    _record_score(session, decision, round_, score, before=before)
+    record_score(session, decision, round_, score, before=before)
     return score
 
 
@@ -152,7 +152,7 @@ def _insert_if_absent(session: Session, row: dict[str, Any]) -> bool:
     return session.execute(statement).first() is not None
 
 
-def _record_score(
+def record_score(
     session: Session,
     decision: Decision,
     round_: Round,

@@ -12,8 +12,9 @@ from app.services import criteria as criteria_service
 from app.services import decisions as decision_service
 from app.services import options as option_service
 from app.services.errors import NotFound
-from app.services.matrix import Matrix, build_matrix
+from app.services.matrix import Matrix
 from app.views.access import load_decision
+from app.views.matrix import load_matrix
 from app.views.params import int_arg
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -82,21 +83,7 @@ def decision(decision_id: int):  # type: ignore[no-untyped-def]
 def matrix(decision_id: int):  # type: ignore[no-untyped-def]
     """The matrix as the caller may see it (same visibility rules as the page)."""
     access = load_decision(decision_id)
-    round_number = int_arg("round")
-    method = request.args.get("method")
-    if method not in (None, "mean", "median"):
-        abort(400, "method must be mean or median.")
-    try:
-        m = build_matrix(
-            session=get_session(),
-            decision=access.decision,
-            viewer_id=access.user.id,
-            role=access.role,
-            round_number=round_number,
-            method=method,  # type: ignore[arg-type]
-        )
-    except NotFound as exc:
-        abort(404, exc.message)
+    m = load_matrix(access, round_number=int_arg("round"))
     return jsonify(matrix_json(m))
 
 

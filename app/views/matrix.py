@@ -17,7 +17,8 @@ from app.views.params import int_arg
 bp = Blueprint("matrix", __name__, url_prefix="/decisions/<int:decision_id>")
 
 
-def _matrix(access: Access, *, round_number: int | None = None) -> Matrix:
+def load_matrix(access: Access, *, round_number: int | None = None) -> Matrix:
+    """The matrix for this request (``?method=``), 400/404 on bad parameters."""
     method = request.args.get("method")
     if method not in (None, "mean", "median"):
         abort(400, "method must be mean or median.")
@@ -37,7 +38,7 @@ def _matrix(access: Access, *, round_number: int | None = None) -> Matrix:
 @bp.get("/matrix")
 def page(decision_id: int):  # type: ignore[no-untyped-def]
     access = load_decision(decision_id)
-    matrix = _matrix(access, round_number=int_arg("round"))
+    matrix = load_matrix(access, round_number=int_arg("round"))
     return make_response(
         render_template("matrix/page.html", access=access, decision=access.decision, m=matrix)
     )
@@ -50,7 +51,7 @@ def poll(decision_id: int):  # type: ignore[no-untyped-def]
     since = int_arg("since") or 0
     if latest_revision(session=get_session(), decision_id=decision_id) <= since:
         return Response(status=204)
-    matrix = _matrix(access, round_number=int_arg("round"))
+    matrix = load_matrix(access, round_number=int_arg("round"))
     if request.args.get("layout") != matrix.layout:
         # Options, criteria, round or visibility changed: the page reloads itself unless the
         # viewer has unsaved text, in which case it offers the reload (static/app.js).
@@ -79,7 +80,7 @@ def save_score(decision_id: int):  # type: ignore[no-untyped-def]
         rationale=request.form.get("rationale"),
     )
     db.commit()
-    matrix = _matrix(access)
+    matrix = load_matrix(access)
     cell = matrix.cells[(option_id, criterion_id)]
     context = {"access": access, "decision": access.decision, "m": matrix, "cell": cell}
     if hx_target() == "cell-detail":
@@ -98,7 +99,7 @@ def save_score(decision_id: int):  # type: ignore[no-untyped-def]
 @bp.get("/matrix/cells/<int:option_id>/<int:criterion_id>")
 def cell_detail(decision_id: int, option_id: int, criterion_id: int):  # type: ignore[no-untyped-def]
     access = load_decision(decision_id)
-    matrix = _matrix(access, round_number=int_arg("round"))
+    matrix = load_matrix(access, round_number=int_arg("round"))
     cell = matrix.cells.get((option_id, criterion_id))
     if cell is None:
         abort(404, "That cell is not in this decision's matrix.")
@@ -132,7 +133,7 @@ def set_weight(decision_id: int, criterion_id: int):  # type: ignore[no-untyped-
     db.commit()
     if not is_htmx():
         return redirect(url_for("matrix.page", decision_id=decision_id), 303)
-    matrix = _matrix(access)
+    matrix = load_matrix(access)
     return make_response(
         render_template("matrix/_updates.html", access=access, decision=access.decision, m=matrix)
     )

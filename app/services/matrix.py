@@ -118,6 +118,17 @@ class Matrix:
     evaluation: analysis.Evaluation | None = None
     score_tensor: np.ndarray | None = None
 
+    def cell_context(self, option_id: int, criterion_id: int) -> dict[str, object] | None:
+        """``{"cell", "option", "criterion"}`` for one cell's details, or None if not shown."""
+        cell = self.cells.get((option_id, criterion_id))
+        if cell is None:
+            return None
+        return {
+            "cell": cell,
+            "option": next(o for o in self.options if o.id == option_id),
+            "criterion": next(c for c in self.criteria if c.id == criterion_id),
+        }
+
     @property
     def is_current_round(self) -> bool:
         return self.round.number == self.decision.current_round

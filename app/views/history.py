@@ -298,22 +298,12 @@ def as_of_cell(decision_id: int, option_id: int, criterion_id: int):  # type: ig
     if revision is None:
         abort(400, "revision is required.")
     _state, matrix = _matrix_at(access, revision, round_number=int_arg("round"), method=_method())
-    cell = matrix.cells.get((option_id, criterion_id))
+    cell = matrix.cell_context(option_id, criterion_id)
     if cell is None:
         abort(404, "That cell was not in the matrix at that point.")
-    option = next(o for o in matrix.options if o.id == option_id)
-    criterion = next(c for c in matrix.criteria if c.id == criterion_id)
     template = "matrix/_detail.html" if is_htmx() else "history/as_of_cell.html"
     return make_response(
-        render_template(
-            template,
-            access=access,
-            decision=matrix.decision,
-            m=matrix,
-            cell=cell,
-            option=option,
-            criterion=criterion,
-        )
+        render_template(template, access=access, decision=matrix.decision, m=matrix, **cell)
     )
 
 

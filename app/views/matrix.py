@@ -81,41 +81,29 @@ def save_score(decision_id: int):  # type: ignore[no-untyped-def]
     )
     db.commit()
     matrix = load_matrix(access)
-    cell = matrix.cells[(option_id, criterion_id)]
-    context = {"access": access, "decision": access.decision, "m": matrix, "cell": cell}
+    cell = matrix.cell_context(option_id, criterion_id)
+    assert cell is not None  # the service accepted the cell, so the matrix shows it
+    context = {"access": access, "decision": access.decision, "m": matrix, **cell}
     if hx_target() == "cell-detail":
         # Saved from the details drawer: redraw the drawer with the new rationale.
-        context |= {
-            "option": next(o for o in matrix.options if o.id == option_id),
-            "criterion": next(c for c in matrix.criteria if c.id == criterion_id),
-            "saved_message": "Rationale saved.",
-        }
-        return make_response(render_template("matrix/_detail_saved.html", **context))
-    return make_response(
-        render_template("matrix/_saved.html", **context, rationale_only="value" not in request.form)
-    )
+        return make_response(
+            render_template(
+                "matrix/_detail_saved.html", **context, saved_message="Rationale saved."
+            )
+        )
+    return make_response(render_template("matrix/_saved.html", **context))
 
 
 @bp.get("/matrix/cells/<int:option_id>/<int:criterion_id>")
 def cell_detail(decision_id: int, option_id: int, criterion_id: int):  # type: ignore[no-untyped-def]
     access = load_decision(decision_id)
     matrix = load_matrix(access, round_number=int_arg("round"))
-    cell = matrix.cells.get((option_id, criterion_id))
+    cell = matrix.cell_context(option_id, criterion_id)
     if cell is None:
         abort(404, "That cell is not in this decision's matrix.")
-    option = next(o for o in matrix.options if o.id == option_id)
-    criterion = next(c for c in matrix.criteria if c.id == criterion_id)
     template = "matrix/_detail.html" if is_htmx() else "matrix/detail_page.html"
     return make_response(
-        render_template(
-            template,
-            access=access,
-            decision=access.decision,
-            m=matrix,
-            cell=cell,
-            option=option,
-            criterion=criterion,
-        )
+        render_template(template, access=access, decision=access.decision, m=matrix, **cell)
     )
 
 

@@ -83,7 +83,9 @@
   // The cell-detail drawer: focus its heading when it opens; Close or Escape returns focus.
   var opener = null;
   document.addEventListener("htmx:beforeRequest", function (event) {
-    if (event.detail.target && event.detail.target.id === "cell-detail") { opener = event.detail.elt; }
+    var elt = event.detail.elt;
+    if (event.detail.target && event.detail.target.id === "cell-detail" &&
+        !(elt.closest && elt.closest("#cell-detail"))) { opener = elt; }
   });
   document.addEventListener("htmx:afterSwap", function (event) {
     if (event.detail.target && event.detail.target.id === "cell-detail") {

@@ -179,3 +179,32 @@ def test_facilitator_weight_change_moves_totals_live(page_as) -> None:  # type: 
     expect(fac.locator(".crit", has_text="Acceptability")).to_contain_text("75 %")
     # The analyst's open page follows without a reload.
     expect(a.locator("#ranking li").first).to_contain_text("75.0", timeout=3000)
+
+
+def test_rationale_written_in_the_drawer_shows_everywhere(page_as) -> None:  # type: ignore[no-untyped-def]
+    fac = page_as("facilitator")
+    decision_id = fresh_decision(fac, blind=False)
+    a = page_as("analyst-a")
+    a.goto(f"/decisions/{decision_id}/matrix")
+    a.get_by_label("Your score for Joint drills on Acceptability").select_option("2")
+    expect(a.locator(".save-status", has_text="Saved")).to_have_count(1)
+    a.get_by_role("button", name="Details for Joint drills on Acceptability").click()
+    drawer = a.locator("#cell-detail")
+    expect(drawer.get_by_role("heading", name="Joint drills — Acceptability")).to_be_focused()
+    drawer.get_by_label("Your rationale for Joint drills on Acceptability").fill(
+        "Hosts wary of visible drills"
+    )
+    drawer.get_by_role("button", name="Save rationale").click()
+    expect(drawer.get_by_text("Rationale saved.")).to_be_visible()
+    expect(drawer.get_by_role("row", name="Analyst A")).to_contain_text(
+        "Hosts wary of visible drills"
+    )
+    a.keyboard.press("Escape")
+    expect(drawer).to_be_empty()
+    expect(
+        a.get_by_role("button", name="Details for Joint drills on Acceptability")
+    ).to_be_focused()
+    a.get_by_label("Your score for Joint drills on Acceptability").focus()
+    expect(
+        a.locator("#matrix-table .my-rationale", has_text="Hosts wary of visible drills")
+    ).to_be_visible()

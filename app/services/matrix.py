@@ -242,7 +242,7 @@ def build_matrix(
         can_score=(
             role is Role.ANALYST
             and number == decision.current_round
-            and decision.status != DecisionStatus.CLOSED.value
+            and decision.status == DecisionStatus.SCORING.value
         ),
     )
 

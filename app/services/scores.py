@@ -90,6 +90,11 @@ def save_score(
     """
     if decision.status == DecisionStatus.CLOSED.value:
         raise ServiceError("This decision is closed; scores can no longer change.")
+    if decision.status == DecisionStatus.DRAFT.value:
+        raise ServiceError(
+            "Scoring has not started: the decision is a draft. The facilitator starts scoring "
+            "by setting its status to scoring."
+        )
     option = session.get(Option, option_id)
     criterion = session.get(Criterion, criterion_id)
     if option is None or option.decision_id != decision.id:

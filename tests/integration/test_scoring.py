@@ -418,3 +418,15 @@ def test_round_two_asks_for_a_reason_when_a_score_moves(as_role, world: World) -
     assert "you scored <strong>4</strong>" in detail and "please give the reason" in detail
     save(a, world, o, c, rationale="The drills schedule changed my view")
     assert "say why in Details" not in a.get(page).get_data(as_text=True)
+
+
+def test_a_draft_decision_is_not_scored_yet(as_role, world: World, app: Flask) -> None:  # type: ignore[no-untyped-def]
+    fac, a = as_role("facilitator"), as_role("analyst-a")
+    fac.post(f"/decisions/{world.decision_id}/settings", {"status": "draft"})
+    response = save(a, world, world.options[0], world.criteria[0], value=3)
+    assert response.status_code == 400 and "draft" in response.get_data(as_text=True)
+    page = a.get(f"/decisions/{world.decision_id}/matrix").get_data(as_text=True)
+    assert "scoring has not started" in page and 'class="score"' not in page
+    assert stored(app, world, "analyst-a") == []
+    fac.post(f"/decisions/{world.decision_id}/settings", {"status": "scoring"})
+    assert save(a, world, world.options[0], world.criteria[0], value=3).status_code == 200

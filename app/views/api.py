@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, g, jsonify, request
+from flask.typing import ResponseReturnValue
 
 from app.analysis import normalise_weights
 from app.db import get_session
@@ -21,7 +22,7 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 
 
 @bp.get("/decisions")
-def decisions():  # type: ignore[no-untyped-def]
+def decisions() -> ResponseReturnValue:
     rows = decision_service.decisions_for_user(session=get_session(), user_id=g.user.id)
     return jsonify(
         decisions=[
@@ -31,7 +32,7 @@ def decisions():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/decisions/<int:decision_id>")
-def decision(decision_id: int):  # type: ignore[no-untyped-def]
+def decision(decision_id: int) -> ResponseReturnValue:
     access = load_decision(decision_id)
     db = get_session()
     d = access.decision
@@ -80,7 +81,7 @@ def decision(decision_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/decisions/<int:decision_id>/matrix")
-def matrix(decision_id: int):  # type: ignore[no-untyped-def]
+def matrix(decision_id: int) -> ResponseReturnValue:
     """The matrix as the caller may see it (same visibility rules as the page)."""
     access = load_decision(decision_id)
     m = load_matrix(access, round_number=int_arg("round"))
@@ -164,7 +165,7 @@ def matrix_json(m: Matrix) -> dict[str, Any]:
 
 
 @bp.get("/decisions/<int:decision_id>/analysis")
-def analysis(decision_id: int):  # type: ignore[no-untyped-def]
+def analysis(decision_id: int) -> ResponseReturnValue:
     """Robustness of the ranking: SMAA-2, exact weight sensitivity, TOPSIS check.
 
     Same visibility as the page (before a blind round is revealed: a note only) and the same

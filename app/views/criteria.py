@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
 from app.db import get_session
 from app.htmx import is_htmx, make_response
@@ -14,7 +15,7 @@ from app.views.access import Access, load_decision
 bp = Blueprint("criteria", __name__, url_prefix="/decisions/<int:decision_id>/criteria")
 
 
-def _section(access: Access, status: int = 200, **extra: object):  # type: ignore[no-untyped-def]
+def _section(access: Access, status: int = 200, **extra: object) -> ResponseReturnValue:
     criteria = criteria_service.list_criteria(session=get_session(), decision_id=access.decision.id)
     html = render_template(
         "criteria/_section.html",
@@ -28,7 +29,7 @@ def _section(access: Access, status: int = 200, **extra: object):  # type: ignor
 
 
 @bp.get("")
-def index(decision_id: int):  # type: ignore[no-untyped-def]
+def index(decision_id: int) -> ResponseReturnValue:
     access = load_decision(decision_id)
     if is_htmx():
         return _section(access)
@@ -36,7 +37,7 @@ def index(decision_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("")
-def create(decision_id: int):  # type: ignore[no-untyped-def]
+def create(decision_id: int) -> ResponseReturnValue:
     access = load_decision(decision_id, Role.FACILITATOR)
     db = get_session()
     try:
@@ -56,14 +57,14 @@ def create(decision_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/<int:criterion_id>/edit")
-def edit(decision_id: int, criterion_id: int):  # type: ignore[no-untyped-def]
+def edit(decision_id: int, criterion_id: int) -> ResponseReturnValue:
     access = load_decision(decision_id, Role.FACILITATOR)
     _get(decision_id, criterion_id)
     return _section(access, editing=criterion_id)
 
 
 @bp.post("/<int:criterion_id>")
-def update(decision_id: int, criterion_id: int):  # type: ignore[no-untyped-def]
+def update(decision_id: int, criterion_id: int) -> ResponseReturnValue:
     access = load_decision(decision_id, Role.FACILITATOR)
     _get(decision_id, criterion_id)
     db = get_session()

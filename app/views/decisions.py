@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
 from app.db import get_session
 from app.htmx import is_htmx, make_response
@@ -19,13 +20,13 @@ bp = Blueprint("decisions", __name__)
 
 
 @bp.get("/")
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     rows = decision_service.decisions_for_user(session=get_session(), user_id=g.user.id)
     return render_template("decisions/index.html", rows=rows, errors={}, form={})
 
 
 @bp.post("/decisions")
-def create():  # type: ignore[no-untyped-def]
+def create() -> ResponseReturnValue:
     if not g.user.is_admin:
         abort(403, "Only administrators can create decisions.")
     db = get_session()
@@ -72,12 +73,12 @@ def overview_context(decision_id: int) -> dict[str, object]:
 
 
 @bp.get("/decisions/<int:decision_id>")
-def overview(decision_id: int):  # type: ignore[no-untyped-def]
+def overview(decision_id: int) -> ResponseReturnValue:
     return render_template("decisions/overview.html", **overview_context(decision_id))
 
 
 @bp.post("/decisions/<int:decision_id>/edit")
-def edit(decision_id: int):  # type: ignore[no-untyped-def]
+def edit(decision_id: int) -> ResponseReturnValue:
     access = load_decision(decision_id, Role.FACILITATOR)
     db = get_session()
     try:
@@ -102,7 +103,7 @@ def edit(decision_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/decisions/<int:decision_id>/members")
-def set_member(decision_id: int):  # type: ignore[no-untyped-def]
+def set_member(decision_id: int) -> ResponseReturnValue:
     access = load_decision(decision_id, Role.FACILITATOR)
     db = get_session()
     errors: dict[str, str] = {}

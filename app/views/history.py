@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
 from app import history
 from app.db import get_session
@@ -78,7 +79,7 @@ def _filter_args(filters: history.FeedFilter) -> dict[str, Any]:
 
 
 @bp.get("")
-def feed(decision_id: int):  # type: ignore[no-untyped-def]
+def feed(decision_id: int) -> ResponseReturnValue:
     access = load_decision(decision_id)
     db = get_session()
     filters = _filters()
@@ -153,7 +154,7 @@ def timeline_context(access: Access, option_id: int, before: int | None = None) 
 
 
 @bp.get("/options/<int:option_id>")
-def option_timeline(decision_id: int, option_id: int):  # type: ignore[no-untyped-def]
+def option_timeline(decision_id: int, option_id: int) -> ResponseReturnValue:
     access = load_decision(decision_id)
     try:
         context = timeline_context(access, option_id, int_arg("before"))
@@ -176,7 +177,7 @@ def option_timeline(decision_id: int, option_id: int):  # type: ignore[no-untype
 
 
 @bp.post("/options/<int:option_id>/restore")
-def restore_text(decision_id: int, option_id: int):  # type: ignore[no-untyped-def]
+def restore_text(decision_id: int, option_id: int) -> ResponseReturnValue:
     access = load_decision(decision_id, Role.FACILITATOR)
     db = get_session()
     revision_id = int_arg("revision")
@@ -263,7 +264,7 @@ def historical_url_for(decision_id: int, revision: int) -> Any:
 
 
 @bp.get("/as-of")
-def as_of(decision_id: int):  # type: ignore[no-untyped-def]
+def as_of(decision_id: int) -> ResponseReturnValue:
     access = load_decision(decision_id)
     db = get_session()
     latest = history.latest_revision_id(session=db, decision_id=decision_id)
@@ -292,7 +293,7 @@ def as_of(decision_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/as-of/cells/<int:option_id>/<int:criterion_id>")
-def as_of_cell(decision_id: int, option_id: int, criterion_id: int):  # type: ignore[no-untyped-def]
+def as_of_cell(decision_id: int, option_id: int, criterion_id: int) -> ResponseReturnValue:
     access = load_decision(decision_id)
     revision = int_arg("revision")
     if revision is None:
@@ -308,7 +309,7 @@ def as_of_cell(decision_id: int, option_id: int, criterion_id: int):  # type: ig
 
 
 @bp.get("/compare")
-def compare(decision_id: int):  # type: ignore[no-untyped-def]
+def compare(decision_id: int) -> ResponseReturnValue:
     access = load_decision(decision_id)
     db = get_session()
     latest = history.latest_revision_id(session=db, decision_id=decision_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
 from app.db import get_session
 from app.htmx import hx_target, is_htmx, make_response
@@ -36,7 +37,7 @@ def load_matrix(access: Access, *, round_number: int | None = None) -> Matrix:
 
 
 @bp.get("/matrix")
-def page(decision_id: int):  # type: ignore[no-untyped-def]
+def page(decision_id: int) -> ResponseReturnValue:
     access = load_decision(decision_id)
     matrix = load_matrix(access, round_number=int_arg("round"))
     return make_response(
@@ -45,7 +46,7 @@ def page(decision_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/matrix/poll")
-def poll(decision_id: int):  # type: ignore[no-untyped-def]
+def poll(decision_id: int) -> ResponseReturnValue:
     """Cheap change check: 204 when nothing changed since ``since``; otherwise fresh values."""
     access = load_decision(decision_id)
     since = int_arg("since") or 0
@@ -62,7 +63,7 @@ def poll(decision_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/matrix/scores")
-def save_score(decision_id: int):  # type: ignore[no-untyped-def]
+def save_score(decision_id: int) -> ResponseReturnValue:
     access = load_decision(decision_id, Role.ANALYST)
     if access.role is not Role.ANALYST:
         abort(403, "Only analysts score options.")
@@ -95,7 +96,7 @@ def save_score(decision_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/matrix/cells/<int:option_id>/<int:criterion_id>")
-def cell_detail(decision_id: int, option_id: int, criterion_id: int):  # type: ignore[no-untyped-def]
+def cell_detail(decision_id: int, option_id: int, criterion_id: int) -> ResponseReturnValue:
     access = load_decision(decision_id)
     matrix = load_matrix(access, round_number=int_arg("round"))
     cell = matrix.cell_context(option_id, criterion_id)
@@ -108,7 +109,7 @@ def cell_detail(decision_id: int, option_id: int, criterion_id: int):  # type: i
 
 
 @bp.post("/matrix/weights/<int:criterion_id>")
-def set_weight(decision_id: int, criterion_id: int):  # type: ignore[no-untyped-def]
+def set_weight(decision_id: int, criterion_id: int) -> ResponseReturnValue:
     access = load_decision(decision_id, Role.FACILITATOR)
     db = get_session()
     criteria_service.set_weight(
@@ -128,7 +129,7 @@ def set_weight(decision_id: int, criterion_id: int):  # type: ignore[no-untyped-
 
 
 @bp.post("/matrix/done")
-def mark_done(decision_id: int):  # type: ignore[no-untyped-def]
+def mark_done(decision_id: int) -> ResponseReturnValue:
     access = load_decision(decision_id, Role.ANALYST)
     if access.role is not Role.ANALYST:
         abort(403, "Only analysts mark their scoring done.")
@@ -144,7 +145,7 @@ def mark_done(decision_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/rounds/reveal")
-def reveal(decision_id: int):  # type: ignore[no-untyped-def]
+def reveal(decision_id: int) -> ResponseReturnValue:
     access = load_decision(decision_id, Role.FACILITATOR)
     db = get_session()
     score_service.reveal_round(session=db, decision=access.decision, actor_id=access.user.id)
@@ -153,7 +154,7 @@ def reveal(decision_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/rounds")
-def open_round(decision_id: int):  # type: ignore[no-untyped-def]
+def open_round(decision_id: int) -> ResponseReturnValue:
     access = load_decision(decision_id, Role.FACILITATOR)
     db = get_session()
     score_service.open_next_round(
@@ -167,7 +168,7 @@ def open_round(decision_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/settings")
-def settings(decision_id: int):  # type: ignore[no-untyped-def]
+def settings(decision_id: int) -> ResponseReturnValue:
     access = load_decision(decision_id, Role.FACILITATOR, allow_closed=True)
     db = get_session()
     score_service.update_settings(

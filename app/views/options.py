@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
 from app.db import get_session
 from app.htmx import is_htmx, make_response
@@ -25,7 +26,7 @@ def _load(decision_id: int, option_id: int, need: Role = Role.OBSERVER) -> tuple
     return access, option
 
 
-def _row(access: Access, option: Option, status: int = 200, **extra: object):  # type: ignore[no-untyped-def]
+def _row(access: Access, option: Option, status: int = 200, **extra: object) -> ResponseReturnValue:
     html = render_template(
         "options/_option.html",
         access=access,
@@ -37,7 +38,7 @@ def _row(access: Access, option: Option, status: int = 200, **extra: object):  #
 
 
 @bp.get("")
-def index(decision_id: int):  # type: ignore[no-untyped-def]
+def index(decision_id: int) -> ResponseReturnValue:
     access = load_decision(decision_id)
     options = option_service.list_options(session=get_session(), decision_id=decision_id)
     template = "options/_list.html" if is_htmx() else "options/index.html"
@@ -54,7 +55,7 @@ def index(decision_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("")
-def create(decision_id: int):  # type: ignore[no-untyped-def]
+def create(decision_id: int) -> ResponseReturnValue:
     access = load_decision(decision_id, Role.ANALYST)
     db = get_session()
     try:
@@ -79,7 +80,7 @@ def create(decision_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/<int:option_id>")
-def detail(decision_id: int, option_id: int):  # type: ignore[no-untyped-def]
+def detail(decision_id: int, option_id: int) -> ResponseReturnValue:
     access, option = _load(decision_id, option_id)
     if is_htmx() and request.args.get("fragment") == "row":
         return _row(access, option)
@@ -97,7 +98,7 @@ def detail(decision_id: int, option_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/<int:option_id>/edit")
-def edit(decision_id: int, option_id: int):  # type: ignore[no-untyped-def]
+def edit(decision_id: int, option_id: int) -> ResponseReturnValue:
     access, option = _load(decision_id, option_id, Role.ANALYST)
     if not access.can_edit_option(option):
         abort(403, "Only the facilitator or the analyst who proposed it can edit this option.")
@@ -109,7 +110,7 @@ def edit(decision_id: int, option_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/<int:option_id>")
-def update(decision_id: int, option_id: int):  # type: ignore[no-untyped-def]
+def update(decision_id: int, option_id: int) -> ResponseReturnValue:
     access, option = _load(decision_id, option_id, Role.ANALYST)
     if not access.can_edit_option(option):
         abort(403, "Only the facilitator or the analyst who proposed it can edit this option.")
@@ -149,7 +150,7 @@ def _edit_again(
     errors: dict[str, str],
     status: int,
     conflict: Conflict | None = None,
-):  # type: ignore[no-untyped-def]
+) -> ResponseReturnValue:
     form = conflict.submitted if conflict else request.form
     html = render_template(
         "options/_edit.html",
@@ -162,7 +163,7 @@ def _edit_again(
     return make_response(html, status)
 
 
-def _set_status(decision_id: int, option_id: int, status: OptionStatus):  # type: ignore[no-untyped-def]
+def _set_status(decision_id: int, option_id: int, status: OptionStatus) -> ResponseReturnValue:
     access = load_decision(decision_id, Role.FACILITATOR)
     db = get_session()
     try:
@@ -182,10 +183,10 @@ def _set_status(decision_id: int, option_id: int, status: OptionStatus):  # type
 
 
 @bp.post("/<int:option_id>/withdraw")
-def withdraw(decision_id: int, option_id: int):  # type: ignore[no-untyped-def]
+def withdraw(decision_id: int, option_id: int) -> ResponseReturnValue:
     return _set_status(decision_id, option_id, OptionStatus.WITHDRAWN)
 
 
 @bp.post("/<int:option_id>/restore")
-def restore(decision_id: int, option_id: int):  # type: ignore[no-untyped-def]
+def restore(decision_id: int, option_id: int) -> ResponseReturnValue:
     return _set_status(decision_id, option_id, OptionStatus.ACTIVE)

@@ -104,7 +104,9 @@ def _error_response(status: int, message: str, errors: dict[str, str] | None = N
         response = Response(message, status, mimetype="text/plain")
         response.headers["Vary"] = "HX-Request"
         return response
-    return render_template("error.html", status=status, message=message), status
+    return render_template(
+        "error.html", status=status, message=message, decision=g.get("decision")
+    ), status
 
 
 def _csrf_error(exc: CSRFError) -> Any:

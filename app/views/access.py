@@ -43,6 +43,7 @@ def load_decision(
     decision = session.get(Decision, decision_id) if role else None
     if role is None or decision is None:
         abort(404, "That decision does not exist or you are not a member of it.")
+    g.decision = decision  # lets an error page inside this decision keep its navigation
     if role.level < need.level:
         abort(403, f"Your role in this decision ({role.value}) does not allow that.")
     if (

@@ -1,4 +1,7 @@
-"""Options Matrix: compare policy options against weighted criteria as a team."""
+"""Options Matrix: compare policy options against weighted criteria as a team.
+
+This module holds the application factory only; nothing imports the package root.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +10,11 @@ from typing import Any
 
 from flask import Flask
 
-__version__ = "0.1.0"
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Application factory: settings from the environment, then ``test_config`` on top."""
+    from app.config import ROOT, load_settings
+
     app = Flask(
         __name__,
         instance_path=os.environ.get("INSTANCE_PATH") or os.path.join(ROOT, "instance"),
@@ -21,20 +22,19 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         template_folder=os.path.join(ROOT, "templates"),
         static_folder=os.path.join(ROOT, "static"),
     )
-    from app.config import load_settings
-
     app.config.from_mapping(load_settings(app.instance_path))
     if test_config:
         app.config.from_mapping(test_config)
 
-    from app import db, web
+    from app import web
     from app.cli import register_cli
+    from app.db import engine
 
-    db.init_app(app)
+    engine.init_app(app)
     web.init_app(app)
     register_cli(app)
     if not app.config.get("SKIP_SCHEMA_CHECK"):
-        from app.migrate import install_schema_guard
+        from app.web.schema_guard import install_schema_guard
 
         install_schema_guard(app)
     return app

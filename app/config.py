@@ -5,7 +5,16 @@ from __future__ import annotations
 import os
 import secrets
 import time
+from importlib import metadata
 from pathlib import Path
+
+# The checkout: templates/, static/ and migrations/ live here.
+ROOT = str(Path(__file__).resolve().parents[1])
+
+try:
+    VERSION = metadata.version("options-matrix")
+except metadata.PackageNotFoundError:  # running from a checkout that was never installed
+    VERSION = "0.1.0"
 
 
 def load_settings(instance_path: str) -> dict[str, object]:

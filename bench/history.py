@@ -31,8 +31,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from sqlalchemy import func, insert, select, update  # noqa: E402
 
 from app import create_app  # noqa: E402
-from app.db import session_scope  # noqa: E402
-from app.models import (  # noqa: E402
+from app.db.models import (  # noqa: E402
     Criterion,
     Decision,
     Member,
@@ -43,6 +42,7 @@ from app.models import (  # noqa: E402
     Score,
     User,
 )
+from app.db.uow import unit_of_work  # noqa: E402
 
 N_OPTIONS, N_CRITERIA, N_ANALYSTS, N_ROUNDS = 12, 8, 6, 3
 WORDS = [
@@ -98,12 +98,12 @@ def build(url: str, n_revisions: int, seed: int = 7) -> dict[str, int]:
     """A migrated database at ``url`` holding one decision with ``n_revisions`` revisions."""
     rng = random.Random(seed)
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "SKIP_SCHEMA_CHECK": True})
-    from app.migrate import upgrade
+    from app.db.migrate import upgrade
 
     with app.app_context():
         upgrade(app)
         start = datetime(2021, 7, 1, tzinfo=UTC)
-        with session_scope() as db:
+        with unit_of_work() as db:
             users = [
                 User(username=name, display_name=name.replace("-", " ").title(), password_hash="!")
                 for name in ["facilitator", "observer"]
@@ -434,9 +434,9 @@ def run(url: str, n_revisions: int, repeats: int) -> None:
         f"built {ids['revisions']:,} revisions in {time.perf_counter() - t0:.1f} s ({url.split(':')[0]})"
     )
 
-    from app import history
-    from app.db import new_session
-    from app.models import Role as R
+    from app.db.engine import new_session
+    from app.db.models import Role as R
+    from app.services import history
 
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "TESTING": True})
     did = ids["decision"]

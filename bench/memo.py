@@ -44,7 +44,7 @@ def timed(fn: Callable[[], object]) -> float:
 
 
 def make_large(session, facilitator, analysts, n_options: int = 40, n_criteria: int = 15) -> int:  # type: ignore[no-untyped-def]
-    from app.models import Round, Score
+    from app.db.models import Round, Score
     from app.services import criteria as criteria_service
     from app.services import decisions as decision_service
     from app.services import options as option_service
@@ -126,12 +126,14 @@ def main() -> None:
     os.environ["INSTANCE_PATH"] = str(workdir / "instance")
     os.environ["DEMO_PASSWORD"] = PASSWORD
 
-    from app import create_app, memo
-    from app.db import get_engine, session_scope
-    from app.demo import seed
-    from app.migrate import upgrade
-    from app.models import Memo, User
+    from app import create_app
+    from app.adapters import pdf as memo
+    from app.db.engine import get_engine
+    from app.db.migrate import upgrade
+    from app.db.models import Memo, User
+    from app.db.uow import unit_of_work
     from app.services import memos as memo_service
+    from app.services.demo import seed
     from tests.factories import make_user
 
     app = create_app(
@@ -139,7 +141,7 @@ def main() -> None:
     )
     with app.app_context():
         upgrade(app)
-        with session_scope() as session:
+        with unit_of_work() as session:
             demo_id = seed(session=session).decision_id
             facilitator = session.scalar(select(User).where(User.username == "facilitator"))
             analysts = [make_user(session, f"bench-analyst-{k}") for k in range(3)]
@@ -181,7 +183,7 @@ def main() -> None:
     )
     for label, decision_id in (("demo (5 × 7)", demo_id), ("large (40 × 15)", large_id)):
         memo_id = issue(decision_id)  # warm-up: starts the render worker, loads fonts
-        with app.app_context(), session_scope(write=False) as session:
+        with app.app_context(), unit_of_work(write=False) as session:
             row = session.get(Memo, memo_id)
             assert row is not None
             snapshot = {**row.snapshot, "snapshot_sha256": row.snapshot_sha256}

@@ -1,4 +1,4 @@
-"""Alembic environment: the URL comes from the Alembic config set by ``app.migrate``."""
+"""Alembic environment: the URL comes from the Alembic config set by ``app.db.migrate``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
-import app.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+import app.db.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 config = context.config
 target_metadata = SQLModel.metadata

@@ -22,7 +22,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from app import create_app
-from app.db import session_scope
+from app.db.uow import unit_of_work
 from tests.factories import PASSWORD, World, make_world
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -35,7 +35,7 @@ def _admin_engine():  # type: ignore[no-untyped-def]
 
 def _migrate(url: str, instance: Path) -> None:
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "t", "SKIP_SCHEMA_CHECK": True})
-    from app.migrate import upgrade
+    from app.db.migrate import upgrade
 
     with app.app_context():
         upgrade(app)
@@ -88,7 +88,7 @@ def app(db_url: str, tmp_path: Path) -> Iterator[Flask]:
 
 @pytest.fixture
 def world(app: Flask) -> World:
-    with app.app_context(), session_scope() as session:
+    with app.app_context(), unit_of_work() as session:
         return make_world(session)
 
 

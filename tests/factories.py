@@ -7,8 +7,8 @@ from functools import cache
 
 from sqlmodel import Session
 
-from app.models import User
-from app.passwords import hash_password
+from app.adapters.passwords import hash_password
+from app.db.models import User
 from app.services import criteria as criteria_service
 from app.services import decisions as decision_service
 from app.services import options as option_service

@@ -7,10 +7,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from app.models import Criterion
-from app.schemas import CriterionCreate, CriterionUpdate, parse
+from app.db.models import Criterion
+from app.db.schemas import CriterionCreate, CriterionUpdate, parse
+from app.domain.errors import Conflict, InvalidInput, NotFound
 from app.services import revisions
-from app.services.errors import Conflict, InvalidInput, NotFound
 
 
 def criterion_state(criterion: Criterion) -> dict[str, Any]:

@@ -7,10 +7,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from app.models import Decision, DecisionStatus, Member, Role, Round, User
-from app.schemas import DecisionCreate, parse
+from app.db.models import Decision, DecisionStatus, Member, Role, Round, User
+from app.db.schemas import DecisionCreate, parse
+from app.domain.errors import InvalidInput, NotFound
 from app.services import revisions
-from app.services.errors import InvalidInput, NotFound
 
 
 def decision_state(decision: Decision) -> dict[str, Any]:
@@ -83,7 +83,7 @@ def update_decision(
     *, session: Session, decision: Decision, actor_id: int, data: dict[str, Any]
 ) -> Decision:
     """Edit title, question, background, marking, memo naming; the scale only before scoring."""
-    from app.models import Round, Score  # local: avoids a cycle with the scoring service
+    from app.db.models import Round, Score  # local: avoids a cycle with the scoring service
 
     merged = decision_state(decision) | {
         k: v for k, v in data.items() if k in DecisionCreate.model_fields

@@ -16,8 +16,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from app import analysis
-from app.models import (
+from app.db.models import (
     Criterion,
     Decision,
     DecisionStatus,
@@ -31,9 +30,10 @@ from app.models import (
     ScoringMode,
     User,
 )
+from app.domain import analysis
+from app.domain.errors import NotFound
 from app.services.criteria import list_criteria
 from app.services.decisions import list_members
-from app.services.errors import NotFound
 from app.services.options import list_options
 
 Method = Literal["mean", "median"]

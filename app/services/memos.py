@@ -5,7 +5,7 @@ Issuing is three steps, none holding a write lock while WeasyPrint works:
 1. ``take_snapshot`` reads everything the memo says in **one read transaction** (REPEATABLE
    READ on PostgreSQL; a WAL read snapshot on SQLite) into plain JSON-able data. The matrix
    part comes from ``build_matrix`` — the same numbers the matrix page shows.
-2. ``app.memo`` renders the snapshot to HTML and the HTML to PDF within a time bound.
+2. ``app.adapters.pdf`` renders the snapshot to HTML and the HTML to PDF within a time bound.
 3. ``store_memo`` writes the PDF bytes, their SHA-256 and the snapshot in one transaction.
 
 A failed or overrunning render raises before step 3, so nothing is stored. Issued memos are
@@ -27,13 +27,13 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import defer
 from sqlmodel import Field, Session, SQLModel
 
-import app as app_package
-from app import memo
-from app.db import is_sqlite, new_session
-from app.models import Decision, Memo, Role, User
+from app.adapters import pdf as memo
+from app.config import VERSION
+from app.db.models import Decision, Memo, Role, User
+from app.db.uow import consistent_read, unit_of_work
+from app.domain.errors import InvalidInput, NotFound, ServiceError
 from app.services import robustness
 from app.services.decisions import list_members
-from app.services.errors import InvalidInput, NotFound, ServiceError
 from app.services.matrix import Matrix, analyst_letter, build_matrix, group_visible
 from app.services.options import list_options
 
@@ -159,13 +159,6 @@ def snapshot_digest(snapshot: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(snapshot)).hexdigest()
 
 
-def _read_engine(engine: Engine) -> Engine:
-    """One consistent view of the database for the whole snapshot."""
-    if is_sqlite(engine):
-        return engine  # WAL: a read transaction sees one snapshot from its first read
-    return engine.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
-
-
 def read_snapshot(
     *,
     engine: Engine,
@@ -175,14 +168,10 @@ def read_snapshot(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """``take_snapshot`` in a session and transaction of its own, read-only."""
-    session = new_session(write=False, engine=_read_engine(engine))
-    try:
-        with session.begin():
-            return take_snapshot(
-                session=session, decision_id=decision_id, issuer=issuer, form=form, now=now
-            )
-    finally:
-        session.close()
+    with consistent_read(engine) as session:
+        return take_snapshot(
+            session=session, decision_id=decision_id, issuer=issuer, form=form, now=now
+        )
 
 
 def take_snapshot(
@@ -277,7 +266,7 @@ def take_snapshot(
     return {
         "format": SNAPSHOT_FORMAT,
         "generated_at": generated.isoformat(),
-        "app_version": app_package.__version__,
+        "app_version": VERSION,
         "issuer": {
             "id": issuer.id if issuer is not None else None,
             "name": issuer.display_name if issuer is not None else "command line",
@@ -476,13 +465,8 @@ def issue_memo(
     """Snapshot (one read transaction), render (time-bound), store (one write transaction)."""
     snapshot = read_snapshot(engine=engine, decision_id=decision_id, issuer=issuer, form=form)
     rendered = render_snapshot(snapshot, timeout=timeout, cache_dir=cache_dir)
-    session = new_session(write=True, engine=engine)
-    try:
-        with session.begin():
-            memo_row = store_memo(session=session, rendered=rendered)
-        return memo_row
-    finally:
-        session.close()
+    with unit_of_work(engine=engine) as session:
+        return store_memo(session=session, rendered=rendered)
 
 
 def list_memos(*, session: Session, decision_id: int) -> list[Memo]:

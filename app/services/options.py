@@ -7,10 +7,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from app.models import Option, OptionStatus
-from app.schemas import OptionCreate, OptionUpdate, parse
+from app.db.models import Option, OptionStatus
+from app.db.schemas import OptionCreate, OptionUpdate, parse
+from app.domain.errors import Conflict, InvalidInput, NotFound
 from app.services import revisions
-from app.services.errors import Conflict, InvalidInput, NotFound
 
 
 def option_state(option: Option) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from app.models import Revision
+from app.db.models import Revision
 
 
 def record(

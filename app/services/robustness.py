@@ -16,7 +16,7 @@ so a view of the panel can be bookmarked and shared):
 * the seed is fixed (:data:`SEED`), so the same data and settings always give the same figures.
 
 Scores are sampled from the analysts' own scores for each cell
-(:func:`app.analysis.sample_utilities`, via :func:`app.analysis.run_smaa`).
+(:func:`app.domain.analysis.sample_utilities`, via :func:`app.domain.analysis.run_smaa`).
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ from typing import Any
 import numpy as np
 from sqlmodel import Session
 
-from app import analysis
-from app.models import Decision, Role
-from app.services.errors import ServiceError
+from app.db.models import Decision, Role
+from app.domain import analysis
+from app.domain.errors import ServiceError
 from app.services.matrix import Method, build_matrix
 
 SAMPLES_DEFAULT = 10_000
@@ -198,7 +198,7 @@ def compute(
     """Robustness figures of a round (the current one by default); None when not visible.
 
     ``band`` is in percentage points (None: uniform weights). Raises
-    :class:`app.services.errors.NotFound` for a round that does not exist.
+    :class:`app.domain.errors.NotFound` for a round that does not exist.
     """
     settings = Settings(
         samples=SAMPLES_DEFAULT if samples is None else int(samples),

@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
-from app.models import (
+from app.db.models import (
     Criterion,
     Decision,
     DecisionStatus,
@@ -22,10 +22,10 @@ from app.models import (
     ScoringMode,
     utcnow,
 )
-from app.schemas import RATIONALE_MAX
+from app.db.schemas import RATIONALE_MAX
+from app.domain.errors import InvalidInput, NotFound, ServiceError
 from app.services import revisions
 from app.services.decisions import decision_state, record_decision_update
-from app.services.errors import InvalidInput, NotFound, ServiceError
 
 NOT_APPLICABLE = "na"
 

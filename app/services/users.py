@@ -8,9 +8,9 @@ from functools import cache
 from sqlalchemy import select
 from sqlmodel import Session
 
-from app.models import User
-from app.passwords import hash_password, needs_rehash, verify_password
-from app.services.errors import InvalidInput
+from app.adapters.passwords import hash_password, needs_rehash, verify_password
+from app.db.models import User
+from app.domain.errors import InvalidInput
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 
@@ -54,10 +54,15 @@ def authenticate(*, session: Session, username: str, password: str) -> User | No
         return None
     if not verify_password(user.password_hash, password):
         return None
-    if needs_rehash(user.password_hash):
+    return user
+
+
+def rehash_password(*, session: Session, user_id: int, password: str) -> None:
+    """Store ``password`` (just verified) under the current, stronger hash parameters."""
+    user = session.get(User, user_id)
+    if user is not None and needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
         session.add(user)
-    return user
 
 
 def revoke_sessions(*, session: Session, user: User) -> None:

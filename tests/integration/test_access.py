@@ -110,10 +110,10 @@ def test_htmx_request_with_csrf_header_is_accepted(as_role, world: World) -> Non
 def test_passwords_are_hashed_with_argon2id(app: Flask, world: World) -> None:
     from sqlalchemy import select
 
-    from app.db import session_scope
-    from app.models import User
+    from app.db.models import User
+    from app.db.uow import unit_of_work
 
-    with app.app_context(), session_scope() as session:
+    with app.app_context(), unit_of_work() as session:
         hashes = session.scalars(select(User.password_hash)).all()
     assert hashes and all(h.startswith("$argon2id$") for h in hashes)
     assert all(PASSWORD not in h for h in hashes)

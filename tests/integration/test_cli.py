@@ -9,12 +9,12 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from app import create_app
-from app.db import session_scope
-from app.models import Decision, Member, Option, Revision, Score, User
+from app.db.models import Decision, Member, Option, Revision, Score, User
+from app.db.uow import unit_of_work
 
 
 def count(app: Flask, model) -> int:  # type: ignore[no-untyped-def]
-    with app.app_context(), session_scope() as session:
+    with app.app_context(), unit_of_work() as session:
         return int(session.scalar(select(func.count()).select_from(model)))
 
 
@@ -37,8 +37,8 @@ def test_demo_scores_differ_between_analysts(app: Flask) -> None:
     data_client = app.test_client()
     from tests.conftest import csrf_token
 
-    with app.app_context(), session_scope() as session:
-        from app.passwords import hash_password
+    with app.app_context(), unit_of_work() as session:
+        from app.adapters.passwords import hash_password
 
         user = session.scalar(select(User).where(User.username == "observer"))
         user.password_hash = hash_password("observer-password")
@@ -72,7 +72,7 @@ def test_create_user(app: Flask) -> None:
     runner = app.test_cli_runner()
     result = runner.invoke(args=["create-user", "dana", "--admin", "--password", "a-long-password"])
     assert result.exit_code == 0, result.output
-    with app.app_context(), session_scope() as session:
+    with app.app_context(), unit_of_work() as session:
         user = session.scalar(select(User).where(User.username == "dana"))
         assert user.is_admin and user.password_hash.startswith("$argon2id$")
     again = runner.invoke(args=["create-user", "dana", "--password", "a-long-password"])
@@ -86,7 +86,7 @@ def test_unmigrated_database_is_refused_with_the_fix(tmp_path: Path) -> None:
     response = app.test_client().get("/login")
     assert response.status_code == 503
     assert "flask --app app init-db" in response.get_data(as_text=True)
-    from app.migrate import SchemaNotCurrent, require_current_schema
+    from app.db.migrate import SchemaNotCurrent, require_current_schema
 
     with pytest.raises(SchemaNotCurrent, match="init-db"):
         require_current_schema(app)

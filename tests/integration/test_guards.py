@@ -10,13 +10,13 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from app.db import session_scope
-from app.models import Decision, Revision, Round
+from app.db.models import Decision, Revision, Round
+from app.db.uow import unit_of_work
 from tests.factories import World
 
 
 def count_rounds(app: Flask, world: World) -> int:
-    with app.app_context(), session_scope() as session:
+    with app.app_context(), unit_of_work() as session:
         return int(
             session.scalar(
                 select(func.count())
@@ -67,7 +67,7 @@ def test_switching_a_blind_round_to_open_is_a_recorded_reveal(
     fac.post(f"{base}/settings", {"scoring_mode": "blind"})
     data = as_role("analyst-b").get(f"/api/decisions/{world.decision_id}/matrix").get_json()
     assert data["revealed"] is True and data["group_visible"] is True
-    with app.app_context(), session_scope() as session:
+    with app.app_context(), unit_of_work() as session:
         actions = session.scalars(select(Revision.action).where(Revision.entity == "round")).all()
     assert "reveal" in actions
 
@@ -115,9 +115,9 @@ def test_huge_query_numbers_are_refused(as_role, world: World, query: str) -> No
 
 
 def test_as_of_a_time_with_an_offset(app: Flask, world: World) -> None:
-    from app.history import revision_at
+    from app.services.history import revision_at
 
-    with app.app_context(), session_scope() as session:
+    with app.app_context(), unit_of_work() as session:
         created = session.scalar(
             select(Decision.created_at).where(Decision.id == world.decision_id)
         )

@@ -15,8 +15,8 @@ from flask import Flask
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from app.db import session_scope
-from app.models import Decision, Option, Revision, Role
+from app.db.models import Decision, Option, Revision, Role
+from app.db.uow import unit_of_work
 from app.services.matrix import build_matrix
 from tests.conftest import Actions
 from tests.factories import World
@@ -44,7 +44,7 @@ def score(
 
 
 def edit_option(acts: Actions, app: Flask, world: World, option_id: int, **changes: str) -> None:
-    with app.app_context(), session_scope(write=False) as session:
+    with app.app_context(), unit_of_work(write=False) as session:
         option = session.get(Option, option_id)
         data = {
             "title": option.title,
@@ -57,12 +57,12 @@ def edit_option(acts: Actions, app: Flask, world: World, option_id: int, **chang
 
 
 def revisions(app: Flask) -> list[tuple[Any, ...]]:
-    with app.app_context(), session_scope(write=False) as session:
+    with app.app_context(), unit_of_work(write=False) as session:
         return [tuple(r) for r in session.execute(select(Revision.__table__).order_by(Revision.id))]
 
 
 def latest(app: Flask) -> int:
-    with app.app_context(), session_scope(write=False) as session:
+    with app.app_context(), unit_of_work(write=False) as session:
         return int(session.scalar(select(func.max(Revision.id))))
 
 
@@ -121,7 +121,7 @@ def test_feed_filters_by_kind(
     html = text_of(as_role("facilitator").get(f"{base(world)}/history?{query}"))
     ids = entry_ids(html)
     assert ids
-    with app.app_context(), session_scope(write=False) as session:
+    with app.app_context(), unit_of_work(write=False) as session:
         kinds = set(session.scalars(select(Revision.entity).where(Revision.id.in_(ids))))
     assert kinds == expected
 
@@ -143,7 +143,7 @@ def test_feed_filters_by_person_option_and_criterion(as_role, world: World, app:
             )
         )
     )
-    with app.app_context(), session_scope(write=False) as session:
+    with app.app_context(), unit_of_work(write=False) as session:
 
         def rows(ids: list[int]) -> list[Revision]:
             return list(session.scalars(select(Revision).where(Revision.id.in_(ids))))
@@ -184,7 +184,7 @@ def test_feed_pages_with_a_cursor_and_htmx_load_more(as_role, world: World, app:
     assert ids2 and max(ids2) < min(ids) and ids2 == sorted(ids2, reverse=True)
     everything = entry_ids(text_of(obs.get(url)))  # without htmx: a full page from the cursor
     assert everything[: len(ids2)] == ids2
-    with app.app_context(), session_scope(write=False) as session:
+    with app.app_context(), unit_of_work(write=False) as session:
         total = session.scalar(
             select(func.count())
             .select_from(Revision)
@@ -354,7 +354,7 @@ def test_facilitator_restores_an_earlier_text_as_a_new_revision(  # type: ignore
     before = revisions(app)
     html = text_of(fac.get(f"{base(world)}/options/{o}"))
     assert "Restore this text" in html
-    with app.app_context(), session_scope(write=False) as session:
+    with app.app_context(), unit_of_work(write=False) as session:
         created = session.scalar(
             select(Revision.id).where(
                 Revision.option_id == o, Revision.entity == "option", Revision.action == "create"
@@ -379,7 +379,7 @@ def test_facilitator_restores_an_earlier_text_as_a_new_revision(  # type: ignore
     after = revisions(app)
     assert after[: len(before)] == before  # nothing rewritten
     [new] = after[len(before) :]
-    with app.app_context(), session_scope(write=False) as session:
+    with app.app_context(), unit_of_work(write=False) as session:
         option = session.get(Option, o)
         assert (option.title, option.summary) == (
             "Intelligence sharing",
@@ -406,7 +406,7 @@ def test_as_of_is_read_only_marked_historical_and_matches_the_matrix_of_that_mom
     score(a, world, world.options[1], world.criteria[1], 5)
     point = latest(app)
     live = text_of(fac.get(f"{base(world)}/matrix"))
-    with app.app_context(), session_scope(write=False) as session:
+    with app.app_context(), unit_of_work(write=False) as session:
         then = build_matrix(
             session=session,
             decision=session.get(Decision, world.decision_id),
@@ -440,7 +440,7 @@ def test_as_of_is_read_only_marked_historical_and_matches_the_matrix_of_that_mom
 
 
 def test_as_of_a_date_and_time(as_role, world: World, app: Flask) -> None:  # type: ignore[no-untyped-def]
-    with app.app_context(), session_scope(write=False) as session:
+    with app.app_context(), unit_of_work(write=False) as session:
         created = session.scalar(select(func.max(Revision.created_at)))
     if created.tzinfo is None:
         created = created.replace(tzinfo=UTC)

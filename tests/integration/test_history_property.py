@@ -20,14 +20,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from app import history
-from app.db import session_scope
-from app.models import Decision, OptionStatus, Revision, Role, Round
+from app.db.models import Decision, OptionStatus, Revision, Role, Round
+from app.db.uow import unit_of_work
+from app.domain.errors import ServiceError
 from app.services import criteria as criteria_service
 from app.services import decisions as decision_service
+from app.services import history
 from app.services import options as option_service
 from app.services import scores as score_service
-from app.services.errors import ServiceError
 from app.services.matrix import Matrix, build_matrix
 from tests.factories import World
 
@@ -156,7 +156,9 @@ def viewers(world: World) -> list[tuple[int, Role]]:
 
 
 def new_decision(session: Any, world: World) -> tuple[int, list[int], list[int]]:
-    fac = session.get(__import__("app.models", fromlist=["User"]).User, world.users["facilitator"])
+    fac = session.get(
+        __import__("app.db.models", fromlist=["User"]).User, world.users["facilitator"]
+    )
     decision = decision_service.create_decision(
         session=session, actor=fac, data={"title": "Property", "question": "Q?"}
     )
@@ -314,7 +316,7 @@ def apply(
 def live_points(world: World, did: int) -> dict[tuple[int, int, int], dict[str, Any]]:
     """(revision, viewer, round) → snapshot of build_matrix now."""
     out = {}
-    with session_scope(write=False) as session:
+    with unit_of_work(write=False) as session:
         decision = session.get(Decision, did)
         last = session.scalar(select(func.max(Revision.id)).where(Revision.decision_id == did))
         numbers = session.scalars(select(Round.number).where(Round.decision_id == did)).all()
@@ -334,7 +336,7 @@ def live_points(world: World, did: int) -> dict[tuple[int, int, int], dict[str, 
 def rebuilt(world: World, did: int, point: tuple[int, int, int]) -> dict[str, Any]:
     revision, viewer, number = point
     role = dict(viewers(world))[viewer]
-    with session_scope(write=False) as session:
+    with unit_of_work(write=False) as session:
         decision = session.get(Decision, did)
         state = history.load_state(session=session, decision_id=did, revision=revision)
         m = history.matrix_as_of(
@@ -358,12 +360,12 @@ def test_every_point_rebuilt_from_revisions_equals_the_live_matrix(
     app: Flask, world: World, steps: list[tuple[Any, ...]]
 ) -> None:
     with app.app_context():
-        with session_scope() as session:
+        with unit_of_work() as session:
             did, options, criteria = new_decision(session, world)
         points = live_points(world, did)
         for s in steps:
             try:
-                with session_scope() as session:
+                with unit_of_work() as session:
                     apply(session, world, did, options, criteria, s)
             except ServiceError:
                 continue  # refused (e.g. scoring a withdrawn option): nothing was written
@@ -375,7 +377,7 @@ def test_every_point_rebuilt_from_revisions_equals_the_live_matrix(
 def test_the_visibility_gate_hides_what_is_hidden_today(app: Flask, world: World) -> None:
     """Visible at the time, blind and unrevealed now: history shows no more than the matrix."""
     with app.app_context():
-        with session_scope() as session:
+        with unit_of_work() as session:
             decision = session.get(Decision, world.decision_id)
             for analyst, value in (("analyst-a", "2"), ("analyst-b", "5")):
                 score_service.save_score(
@@ -394,7 +396,7 @@ def test_the_visibility_gate_hides_what_is_hidden_today(app: Flask, world: World
                 actor_id=world.users["facilitator"],
                 data={"scoring_mode": "blind"},
             )
-        with session_scope(write=False) as session:
+        with unit_of_work(write=False) as session:
             decision = session.get(Decision, world.decision_id)
             state = history.load_state(session=session, decision_id=decision.id, revision=point)
             hidden = history.hidden_rounds(session=session, decision=decision)

@@ -18,12 +18,12 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from app import create_app
-from app.db import session_scope
-from app.models import Decision, Memo, Option, Revision, Role, User
+from app.db.models import Decision, Memo, Option, Revision, Role, User
+from app.db.uow import unit_of_work
 from app.services import options as option_service
 from app.services import scores as score_service
 from app.services.matrix import build_matrix
-from app.transfer import export_command, import_command
+from app.cli.transfer import export_command, import_command
 from tests.conftest import PG_URL, Actions
 from tests.factories import PASSWORD, World
 
@@ -85,7 +85,7 @@ def rich_history(app: Flask, world: World, as_role: Any) -> None:
     fac.post(f"{b}/settings", {"scoring_mode": "blind"})
     fac.post(f"{b}/rounds/reveal", {})
     fac.post(f"{b}/options/{world.options[1]}/withdraw", {})
-    with app.app_context(), session_scope() as session:
+    with app.app_context(), unit_of_work() as session:
         option = session.get(Option, world.options[0])
         option_service.update_option(
             session=session,
@@ -173,7 +173,7 @@ def test_export_import_export_round_trips_with_nothing_lost(  # type: ignore[no-
         "round",
     }
 
-    with target.app_context(), session_scope(write=False) as session:
+    with target.app_context(), unit_of_work(write=False) as session:
         memo = session.scalars(select(Memo)).one()
         assert memo.pdf == b"%PDF-1.7 fake memo bytes \x00\xff"
         # The matrix is the same on both sides (the memo's "as of" link keeps working).
@@ -186,7 +186,7 @@ def test_export_import_export_round_trips_with_nothing_lost(  # type: ignore[no-
         )
         imported_user = session.scalar(select(User).where(User.username == "analyst-a"))
         assert imported_user.password_hash.startswith("!")
-    with app.app_context(), session_scope(write=False) as session:
+    with app.app_context(), unit_of_work(write=False) as session:
         decision = session.get(Decision, world.decision_id)
         here = build_matrix(
             session=session,
@@ -198,7 +198,7 @@ def test_export_import_export_round_trips_with_nothing_lost(  # type: ignore[no-
     assert [o.title for o in there.options] == [o.title for o in here.options]
 
     # New changes in the target get fresh ids (sequences moved past the imported ones).
-    with target.app_context(), session_scope() as session:
+    with target.app_context(), unit_of_work() as session:
         decision = session.get(Decision, world.decision_id)
         score_service.save_score(
             session=session,
@@ -215,7 +215,7 @@ def test_export_import_export_round_trips_with_nothing_lost(  # type: ignore[no-
             data={"title": "After import"},
         )
         assert option.id > max(o["id"] for o in one["options"])
-    with target.app_context(), session_scope(write=False) as session:
+    with target.app_context(), unit_of_work(write=False) as session:
         newest = session.scalar(select(Revision.id).order_by(Revision.id.desc()).limit(1))
         assert newest > max(r["id"] for r in one["revisions"])
 
@@ -229,11 +229,11 @@ def test_import_refuses_clashing_users_and_foreign_files(  # type: ignore[no-unt
 ) -> None:
     path = tmp_path / "export.json"
     assert run(app, export_command, str(world.decision_id), "-o", str(path)).exit_code == 0
-    with target.app_context(), session_scope() as session:
+    with target.app_context(), unit_of_work() as session:
         session.add(User(username="analyst-a", display_name="Someone else", password_hash="!"))
     result = run(target, import_command, str(path))
     assert result.exit_code != 0 and "clashes with an existing account" in result.output
-    with target.app_context(), session_scope(write=False) as session:
+    with target.app_context(), unit_of_work(write=False) as session:
         assert session.scalars(select(Decision)).first() is None
     other = tmp_path / "other.json"
     other.write_text(json.dumps({"format": "something-else"}))

@@ -8,13 +8,14 @@ from flask import Flask
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from app.db import get_engine, session_scope
-from app.models import Revision
+from app.db.engine import get_engine
+from app.db.models import Revision
+from app.db.uow import unit_of_work
 from tests.factories import World
 
 
 def _snapshot(app: Flask) -> list[tuple]:
-    with app.app_context(), session_scope(write=False) as session:
+    with app.app_context(), unit_of_work(write=False) as session:
         return [tuple(r) for r in session.execute(select(Revision.__table__).order_by(Revision.id))]
 
 
@@ -42,9 +43,9 @@ def test_the_database_refuses_to_change_or_delete_revisions(
 def test_the_orm_cannot_delete_or_edit_a_revision_either(app: Flask, world: World) -> None:
     before = _snapshot(app)
     with app.app_context():
-        with pytest.raises(DBAPIError, match="append-only"), session_scope() as session:
+        with pytest.raises(DBAPIError, match="append-only"), unit_of_work() as session:
             session.delete(session.scalars(select(Revision)).first())
-        with pytest.raises(DBAPIError, match="append-only"), session_scope() as session:
+        with pytest.raises(DBAPIError, match="append-only"), unit_of_work() as session:
             revision = session.scalars(select(Revision)).first()
             revision.action = "tampered"
     assert _snapshot(app) == before
@@ -58,7 +59,7 @@ def test_truncate_is_refused_on_postgresql_and_adding_still_works(app: Flask, wo
                 with pytest.raises(DBAPIError, match="append-only"):
                     conn.execute(text("TRUNCATE revision"))
                 conn.rollback()
-        with session_scope() as session:
+        with unit_of_work() as session:
             count = session.scalar(select(func.count()).select_from(Revision))
             session.add(
                 Revision(
@@ -71,5 +72,5 @@ def test_truncate_is_refused_on_postgresql_and_adding_still_works(app: Flask, wo
                     after={},
                 )
             )
-        with session_scope(write=False) as session:
+        with unit_of_work(write=False) as session:
             assert session.scalar(select(func.count()).select_from(Revision)) == count + 1

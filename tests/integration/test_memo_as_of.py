@@ -6,8 +6,8 @@ import re
 
 from flask import Flask
 
-from app.db import session_scope
-from app.models import Memo
+from app.db.models import Memo
+from app.db.uow import unit_of_work
 from tests.conftest import Actions
 from tests.factories import World
 from tests.integration.test_memos import FORM, issued_id, score_world
@@ -17,7 +17,7 @@ def test_memo_and_its_as_of_view_show_the_same_matrix(as_role, app: Flask, world
     score_world(app, world)
     facilitator: Actions = as_role("facilitator")
     memo_id = issued_id(facilitator.post(f"/decisions/{world.decision_id}/memos", FORM))
-    with app.app_context(), session_scope() as session:
+    with app.app_context(), unit_of_work() as session:
         memo = session.get(Memo, memo_id)
         assert memo is not None
         revision, rows = memo.revision_id, memo.snapshot["matrix"]["rows"]

@@ -21,10 +21,12 @@ from pypdf import PdfReader
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from app import analysis, memo
-from app.db import get_engine, session_scope
-from app.memo_cli import render_memo_command
-from app.models import Decision, Memo, OptionStatus, Role, User
+from app import analysis
+from app.adapters import pdf as memo
+from app.cli.memos import render_memo_command
+from app.db.engine import get_engine
+from app.db.models import Decision, Memo, OptionStatus, Role, User
+from app.db.uow import unit_of_work
 from app.services import memos as memo_service
 from app.services import options as option_service
 from app.services import scores as score_service
@@ -65,7 +67,7 @@ SCORES = {
 def score_world(app: Flask, world: World, extra: dict[str, Any] | None = None) -> None:
     """Scores as in SCORES, plus a withdrawn option; ``extra`` overrides rationales/texts."""
     extra = extra or {}
-    with app.app_context(), session_scope() as session:
+    with app.app_context(), unit_of_work() as session:
         decision = session.get(Decision, world.decision_id)
         assert decision is not None
         for (i, j), pair in SCORES.items():
@@ -95,7 +97,7 @@ def score_world(app: Flask, world: World, extra: dict[str, Any] | None = None) -
 
 
 def expected_results() -> tuple[list[float], list[int | None]]:
-    """Totals and ranks straight from app.analysis for SCORES (independent of the services)."""
+    """Totals and ranks straight from app.domain.analysis for SCORES (independent of the services)."""
     tensor = np.full((2, 2, 2), np.nan)
     for (i, j), pair in SCORES.items():
         for k, (value, _) in enumerate(pair):
@@ -107,7 +109,7 @@ def expected_results() -> tuple[list[float], list[int | None]]:
 
 
 def memo_count(app: Flask) -> int:
-    with app.app_context(), session_scope() as session:
+    with app.app_context(), unit_of_work() as session:
         return int(session.scalar(select(func.count()).select_from(Memo)) or 0)
 
 
@@ -172,7 +174,7 @@ def test_issued_memo_is_a_complete_pdf(app: Flask, world: World, facilitator: Ac
     for criterion in ("Acceptability", "Escalation risk"):
         assert criterion in flat
 
-    # Totals and ranks as app.analysis computes them, on the matrix rows: rank, title, total.
+    # Totals and ranks as app.domain.analysis computes them, on the matrix rows: rank, title, total.
     totals, ranks = expected_results()
     for title, total, rank in zip(
         ("Intelligence sharing", "Joint drills"), totals, ranks, strict=True
@@ -207,7 +209,7 @@ def test_issued_memo_is_a_complete_pdf(app: Flask, world: World, facilitator: Ac
     assert {"Memo-Serif", "Memo-Serif-Bold", "Memo-Sans-Semi-Condensed"} <= fonts, fonts
 
     # Provenance: decision, round, revision, snapshot hash, issuer, version.
-    with app.app_context(), session_scope() as session:
+    with app.app_context(), unit_of_work() as session:
         row = session.get(Memo, memo_id)
         assert row is not None
         assert row.sha256 == hashlib.sha256(pdf).hexdigest() and row.size == len(pdf)
@@ -227,7 +229,7 @@ def test_matrix_numbers_are_the_matrix_pages_numbers(
 ) -> None:
     memo_id = issued_id(issue(facilitator, world))
     totals, ranks = expected_results()
-    with app.app_context(), session_scope() as session:
+    with app.app_context(), unit_of_work() as session:
         row = session.get(Memo, memo_id)
         assert row is not None
         stored = {r["option_id"]: r for r in row.snapshot["matrix"]["rows"]}
@@ -248,7 +250,7 @@ def test_matrix_numbers_are_the_matrix_pages_numbers(
 
 
 def rename_analysts(app: Flask, world: World) -> None:
-    with app.app_context(), session_scope() as session:
+    with app.app_context(), unit_of_work() as session:
         for username, name in (("analyst-a", "Priya Natarajan"), ("analyst-b", "Tom Becker")):
             user = session.get(User, world.users[username])
             assert user is not None
@@ -263,7 +265,7 @@ def test_analysts_are_named_when_the_decision_says_so(
     url = f"/decisions/{world.decision_id}/memos/preview"
     anonymous = facilitator.post(url, FORM).get_data(as_text=True)
     assert "Analyst A" in anonymous and "Priya Natarajan" not in anonymous
-    with app.app_context(), session_scope() as session:
+    with app.app_context(), unit_of_work() as session:
         decision = session.get(Decision, world.decision_id)
         assert decision is not None
         decision.name_analysts_in_memo = True
@@ -284,7 +286,7 @@ def test_optional_sections_can_be_left_out(app: Flask, world: World, facilitator
 
 def test_a_memo_before_any_scores_says_so(app: Flask, world: World, as_role: Any) -> None:
     facilitator = as_role("facilitator")
-    with app.app_context(), session_scope() as session:  # one partial score: one option only
+    with app.app_context(), unit_of_work() as session:  # one partial score: one option only
         decision = session.get(Decision, world.decision_id)
         assert decision is not None
         score_service.save_score(
@@ -301,7 +303,7 @@ def test_a_memo_before_any_scores_says_so(app: Flask, world: World, as_role: Any
     )
     assert "Intelligence sharing" in text_ and "Joint drills" in text_
     assert "Not every criterion was scored for this option" in text_
-    with app.app_context(), session_scope() as session:
+    with app.app_context(), unit_of_work() as session:
         decision = session.get(Decision, world.decision_id)
         assert decision is not None
         memo_service.check_issuable(
@@ -316,7 +318,7 @@ def test_a_memo_before_any_scores_says_so(app: Flask, world: World, as_role: Any
 
 
 def test_a_memo_needs_options_and_criteria(app: Flask, as_role: Any, world: World) -> None:
-    with app.app_context(), session_scope() as session:
+    with app.app_context(), unit_of_work() as session:
         from app.services import decisions as decision_service
 
         empty = decision_service.create_decision(
@@ -358,7 +360,7 @@ def test_the_same_snapshot_renders_the_same_pdf(
     app: Flask, world: World, facilitator: Actions
 ) -> None:
     memo_id = issued_id(issue(facilitator, world))
-    with app.app_context(), session_scope() as session:
+    with app.app_context(), unit_of_work() as session:
         row = session.get(Memo, memo_id)
         assert row is not None
         snapshot, pdf = row.snapshot, bytes(row.pdf)
@@ -461,7 +463,7 @@ def test_hostile_content_fetches_nothing(
     url = http_recorder.url
     evil = hostile(url)
     score_world(app, world, {"rationale": evil[:2000]})
-    with app.app_context(), session_scope() as session:
+    with app.app_context(), unit_of_work() as session:
         decision = session.get(Decision, world.decision_id)
         assert decision is not None
         decision.background = evil
@@ -604,7 +606,7 @@ def test_missing_csrf_token_is_refused(app: Flask, world: World, facilitator: Ac
 def test_blind_unrevealed_round_is_refused_with_a_message(
     app: Flask, world: World, facilitator: Actions
 ) -> None:
-    with app.app_context(), session_scope() as session:
+    with app.app_context(), unit_of_work() as session:
         decision = session.get(Decision, world.decision_id)
         assert decision is not None
         decision.scoring_mode = "blind"
@@ -621,7 +623,7 @@ def test_blind_unrevealed_round_is_refused_with_a_message(
     assert "<html" not in htmx.get_data(as_text=True)
     assert memo_count(app) == 0
 
-    with app.app_context(), session_scope() as session:
+    with app.app_context(), unit_of_work() as session:
         decision = session.get(Decision, world.decision_id)
         assert decision is not None
         score_service.reveal_round(
@@ -711,7 +713,7 @@ def test_form_preview_and_htmx_issue(app: Flask, world: World, facilitator: Acti
     assert "Memo issued" in listing
     assert f'src="{base}/{memo_id}.pdf"' in listing  # the download starts by itself
     assert f"/decisions/{world.decision_id}/history/as-of?revision=" in listing
-    with app.app_context(), session_scope() as session:
+    with app.app_context(), unit_of_work() as session:
         row = session.get(Memo, memo_id)
         assert row is not None
         assert row.sha256[:16] in listing and f"{row.size / 1024:.0f}&nbsp;KB" in listing

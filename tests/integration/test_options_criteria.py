@@ -8,13 +8,13 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from app.db import session_scope
-from app.models import Criterion, Option, Revision
+from app.db.models import Criterion, Option, Revision
+from app.db.uow import unit_of_work
 from tests.factories import World
 
 
 def revision_count(app: Flask, decision_id: int) -> int:
-    with app.app_context(), session_scope() as session:
+    with app.app_context(), unit_of_work() as session:
         return int(
             session.scalar(
                 select(func.count())
@@ -25,7 +25,7 @@ def revision_count(app: Flask, decision_id: int) -> int:
 
 
 def load(app: Flask, model: Any, id_: int) -> Any:
-    with app.app_context(), session_scope() as session:
+    with app.app_context(), unit_of_work() as session:
         return session.get(model, id_)
 
 
@@ -93,7 +93,7 @@ def test_analyst_may_edit_the_option_they_proposed(as_role, world: World, app: F
     acts = as_role("analyst-a")
     base = f"/decisions/{world.decision_id}/options"
     assert acts.post(base, {"title": "Mine"}, htmx=True).status_code == 201
-    with app.app_context(), session_scope() as session:
+    with app.app_context(), unit_of_work() as session:
         option_id = session.scalar(select(Option.id).where(Option.title == "Mine"))
     response = acts.post(
         f"{base}/{option_id}", {"title": "Mine, better", "version": "1"}, htmx=True
@@ -131,7 +131,7 @@ def test_each_change_writes_exactly_one_revision(as_role, world: World, app: Fla
         response = acts.post(url, data, htmx=True)
         assert response.status_code in (200, 201), (url, response.get_data(as_text=True)[:200])
         assert revision_count(app, world.decision_id) == before + 1, url
-    with app.app_context(), session_scope() as session:
+    with app.app_context(), unit_of_work() as session:
         last = session.scalars(
             select(Revision).where(Revision.option_id == option).order_by(Revision.id)
         ).all()
@@ -215,11 +215,11 @@ def test_invalid_criterion_edit_keeps_the_stored_values(as_role, world: World, a
 
 
 def test_ids_from_another_decision_are_not_found(as_role, world: World, app: Flask) -> None:  # type: ignore[no-untyped-def]
-    from app.models import User
+    from app.db.models import User
     from app.services import decisions as decision_service
     from app.services import options as option_service
 
-    with app.app_context(), session_scope() as session:
+    with app.app_context(), unit_of_work() as session:
         facilitator = session.get(User, world.users["facilitator"])
         other = decision_service.create_decision(
             session=session, actor=facilitator, data={"title": "Other"}
@@ -311,7 +311,7 @@ def test_weights_are_shown_normalised(as_role, world: World) -> None:  # type: i
 
 
 def test_facilitator_edits_decision_details(as_role, world: World, app: Flask) -> None:  # type: ignore[no-untyped-def]
-    from app.models import Decision
+    from app.db.models import Decision
 
     fac = as_role("facilitator")
     url = f"/decisions/{world.decision_id}/edit"
@@ -340,7 +340,7 @@ def test_facilitator_edits_decision_details(as_role, world: World, app: Flask) -
 
 
 def test_scale_is_fixed_once_scores_exist(as_role, world: World, app: Flask) -> None:  # type: ignore[no-untyped-def]
-    from app.models import Decision
+    from app.db.models import Decision
 
     as_role("analyst-a").post(
         f"/decisions/{world.decision_id}/matrix/scores",

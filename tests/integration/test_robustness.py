@@ -8,9 +8,9 @@ import re
 import numpy as np
 import pytest
 
-from app import analysis
+from app.domain import analysis
+from app.domain.errors import ServiceError
 from app.services import robustness
-from app.services.errors import ServiceError
 from tests.factories import World
 
 # Scores (analyst-a, analyst-b) on a 1-5 scale. Group means: Intelligence sharing 4.5 / 4,

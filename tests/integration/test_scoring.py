@@ -10,8 +10,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from app.db import session_scope
-from app.models import Revision, Score
+from app.db.models import Revision, Score
+from app.db.uow import unit_of_work
 from tests.factories import World
 
 SECRET = "Zanzibar-rationale-4711"
@@ -29,12 +29,12 @@ def save(acts, world: World, option: int, criterion: int, **data):  # type: igno
 
 
 def stored(app: Flask, world: World, analyst: str) -> list[Score]:
-    with app.app_context(), session_scope() as session:
+    with app.app_context(), unit_of_work() as session:
         return list(session.scalars(select(Score).where(Score.analyst_id == world.users[analyst])))
 
 
 def revisions(app: Flask, world: World, entity: str = "score") -> list[Revision]:
-    with app.app_context(), session_scope() as session:
+    with app.app_context(), unit_of_work() as session:
         return list(
             session.scalars(
                 select(Revision)
@@ -116,11 +116,11 @@ def test_only_analysts_score(as_role, world: World, app: Flask, role: str, statu
 
 
 def test_cell_of_another_decision_is_not_found(as_role, world: World, app: Flask) -> None:  # type: ignore[no-untyped-def]
-    from app.models import User
+    from app.db.models import User
     from app.services import criteria as criteria_service
     from app.services import decisions as decision_service
 
-    with app.app_context(), session_scope() as session:
+    with app.app_context(), unit_of_work() as session:
         facilitator = session.get(User, world.users["facilitator"])
         other = decision_service.create_decision(
             session=session, actor=facilitator, data={"title": "Other"}
@@ -344,7 +344,7 @@ def test_round_two_starts_from_round_one_scores(as_role, world: World, app: Flas
     assert all(c["mine"] == 4 for c in round1["cells"])
     page = a.get(f"/decisions/{world.decision_id}/matrix?round=1").get_data(as_text=True)
     assert "earlier round, read-only" in page and 'class="score"' not in page
-    with app.app_context(), session_scope() as session:
+    with app.app_context(), unit_of_work() as session:
         count = session.scalar(select(func.count()).select_from(Score))
     assert count == 8  # 4 cells in each round
 

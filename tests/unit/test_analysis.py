@@ -1,4 +1,4 @@
-"""Unit tests for app.analysis: weights, cell statistics, utilities, totals, ranks, evaluate, TOPSIS.
+"""Unit tests for app.domain.analysis: weights, cell statistics, utilities, totals, ranks, evaluate, TOPSIS.
 
 Sensitivity, SMAA and the cross-checks against pymcdm / scikit-criteria live in the sibling
 ``test_analysis_*.py`` files. Hand-worked cases show their arithmetic in comments.
@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.analysis import (
+from app.domain.analysis import (
     Scale,
     cell_stats,
     evaluate,

@@ -1,4 +1,4 @@
-"""Cross-checks of app.analysis against independent implementations.
+"""Cross-checks of app.domain.analysis against independent implementations.
 
 Libraries (dev dependencies): pymcdm (``pymcdm.methods.WSM`` / ``TOPSIS``) and
 scikit-criteria (``skcriteria.agg.simple.WeightedSumModel`` / ``skcriteria.agg.topsis.TOPSIS``).
@@ -40,7 +40,7 @@ with warnings.catch_warnings():
     from skcriteria.preprocessing.invert_objectives import NegateMinimize
     from skcriteria.preprocessing.scalers import MinMaxScaler, VectorScaler
 
-from app.analysis import Scale, rank, topsis, totals, utilities
+from app.domain.analysis import Scale, rank, topsis, totals, utilities
 
 B, C = "benefit", "cost"
 SEEDS = range(25)

@@ -1,4 +1,4 @@
-"""Exact one-at-a-time weight sensitivity (app.analysis.sensitivity / weights_at).
+"""Exact one-at-a-time weight sensitivity (app.domain.analysis.sensitivity / weights_at).
 
 Every reported interval end is re-checked against :func:`totals` directly: just inside the
 interval the tracked top option is not beaten, just outside it the reported option beats it.
@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.analysis import sensitivity, totals, weights_at
+from app.domain.analysis import sensitivity, totals, weights_at
 
 NAN = math.nan
 EPS = 1e-7

@@ -1,4 +1,4 @@
-"""SMAA-2 (app.analysis.smaa, sample_weights, sample_utilities, run_smaa)."""
+"""SMAA-2 (app.domain.analysis.smaa, sample_weights, sample_utilities, run_smaa)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.analysis import (
+from app.domain.analysis import (
     Scale,
     rank,
     run_smaa,
@@ -296,7 +296,7 @@ def test_run_smaa_is_reproducible_with_a_seed():
 def test_run_smaa_band_zero_and_single_analyst_is_the_deterministic_ranking():
     x = _scores(1, (1, 6, 3))
     w = [1, 2, 3]
-    from app.analysis import evaluate
+    from app.domain.analysis import evaluate
 
     ev = evaluate(x, w, [B, C, B], Scale(1, 5))
     res = run_smaa(x, w, [B, C, B], Scale(1, 5), samples=100, band=0.0)

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.history import Names, describe, diff_html, score_text, word_diff
-from app.models import Revision
+from app.db.models import Revision
+from app.services.history import Names, describe, diff_html, score_text, word_diff
 
 words = st.lists(
     st.sampled_from(["the", "quick", "fox", "border", "drills", "CSTO", ",", ".", "–", "Ünïcode"]),

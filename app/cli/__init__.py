@@ -6,12 +6,12 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
-from app.db import session_scope
+from app.db.uow import unit_of_work
 
 
 def register_cli(app: Flask) -> None:
-    from app.memo_cli import render_memo_command
-    from app.transfer import export_command, import_command
+    from app.cli.memos import render_memo_command
+    from app.cli.transfer import export_command, import_command
 
     for command in (
         init_db,
@@ -31,7 +31,7 @@ def init_db() -> None:
     """Create or upgrade the database schema (Alembic upgrade to head)."""
     from flask import current_app
 
-    from app.migrate import upgrade
+    from app.db.migrate import upgrade
 
     upgrade(current_app)
     click.echo("Database is at the latest migration.")
@@ -45,11 +45,11 @@ def init_db() -> None:
 @click.option("--admin", is_flag=True, help="May create decisions.")
 def create_user(username: str, password: str, display_name: str | None, admin: bool) -> None:
     """Create a user account."""
-    from app.services.errors import InvalidInput
+    from app.domain.errors import InvalidInput
     from app.services.users import create_user as create
 
     try:
-        with session_scope() as session:
+        with unit_of_work() as session:
             user = create(
                 session=session,
                 username=username,
@@ -71,13 +71,13 @@ def set_password(username: str, password: str) -> None:
     """Set a user's password (and log them out everywhere)."""
     from sqlalchemy import select
 
-    from app.models import User
-    from app.passwords import hash_password
+    from app.adapters.passwords import hash_password
+    from app.db.models import User
     from app.services.users import revoke_sessions
 
     if len(password) < 10:
         raise click.ClickException("Password must be at least 10 characters.")
-    with session_scope() as session:
+    with unit_of_work() as session:
         user = session.scalar(select(User).where(User.username == username.strip().lower()))
         if user is None:
             raise click.ClickException(f"No user is called {username!r}.")
@@ -91,9 +91,9 @@ def set_password(username: str, password: str) -> None:
 @click.option("--reset-passwords", is_flag=True, help="Give every demo user a new password.")
 def seed_demo(reset_passwords: bool) -> None:
     """Create the demo decision and its users (idempotent)."""
-    from app.demo import seed
+    from app.services.demo import seed
 
-    with session_scope() as session:
+    with unit_of_work() as session:
         result = seed(session=session, reset_passwords=reset_passwords)
     if result.created:
         click.echo(f"Demo decision created: {result.decision_title} (id {result.decision_id}).")

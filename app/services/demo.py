@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlmodel import Session
 
-from app.models import Decision, Role, Round, Score, User
-from app.passwords import hash_password, verify_password
+from app.adapters.passwords import hash_password, verify_password
+from app.db.models import Decision, Role, Round, Score, User
 from app.services import criteria as criteria_service
 from app.services import decisions as decision_service
 from app.services import options as option_service

@@ -28,7 +28,7 @@ from sqlalchemy import String, and_, cast, func, literal, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
-from app.models import (
+from app.db.models import (
     Criterion,
     Decision,
     Member,
@@ -39,7 +39,7 @@ from app.models import (
     Round,
     User,
 )
-from app.services.errors import NotFound
+from app.domain.errors import NotFound
 from app.services.matrix import (
     Matrix,
     Method,

@@ -10,12 +10,13 @@ import re
 
 from flask import Blueprint, Response, abort, request
 
-from app import history, transfer
-from app.db import get_session
-from app.services.errors import NotFound
+from app.domain.errors import NotFound
+from app.services import history
 from app.services.matrix import Matrix, build_matrix
-from app.views.access import Access, load_decision
-from app.views.params import int_arg
+from app.web.access import Access, load_decision
+from app.web.params import int_arg
+from app.web.presenters import sheets
+from app.web.transaction import get_session
 
 bp = Blueprint("exports", __name__, url_prefix="/decisions/<int:decision_id>/export")
 
@@ -71,7 +72,7 @@ def _download(body: bytes, mimetype: str, filename: str) -> Response:
 def matrix_csv(decision_id: int) -> Response:
     access = load_decision(decision_id)
     matrix, historical = _matrix(access)
-    body = transfer.matrix_csv(matrix).encode("utf-8-sig")
+    body = sheets.matrix_csv(matrix).encode("utf-8-sig")
     return _download(body, "text/csv", _filename(matrix, historical, "csv"))
 
 
@@ -79,5 +80,5 @@ def matrix_csv(decision_id: int) -> Response:
 def matrix_xlsx(decision_id: int) -> Response:
     access = load_decision(decision_id)
     matrix, historical = _matrix(access)
-    body = transfer.matrix_xlsx(matrix, historical=historical)
+    body = sheets.matrix_xlsx(matrix, historical=historical)
     return _download(body, XLSX, _filename(matrix, historical, "xlsx"))

@@ -5,15 +5,28 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, Response, g, jsonify, redirect, render_template, request, session, url_for
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
-from app.db import get_session
-from app.htmx import htmx, is_htmx
-from app.markdown_text import render_markdown
-from app.models import User
-from app.services.errors import ServiceError
+from app.adapters.markdown import render_markdown
+from app.config import VERSION
+from app.db.models import User
+from app.domain.errors import ServiceError
+from app.web import transaction
+from app.web.htmx import htmx, is_htmx
+from app.web.transaction import get_session
 
 csrf = CSRFProtect()
 
@@ -28,12 +41,13 @@ CSP = (
 def init_app(app: Flask) -> None:
     # Order matters: who is asking is settled before the CSRF check, so an anonymous state
     # change is sent to the login page (or told 401) rather than told about its token.
+    transaction.init_app(app)
     app.before_request(_load_user)
     app.before_request(_require_login)
     htmx.init_app(app)
     csrf.init_app(app)
 
-    from app.views import register_blueprints
+    from app.web.views import register_blueprints
 
     register_blueprints(app)
     app.after_request(_security_headers)
@@ -46,7 +60,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["when"] = format_when
     app.jinja_env.filters["pct"] = lambda v, d=0: "–" if v is None else f"{v * 100:.{d}f} %"
-    app.jinja_env.globals["app_version"] = __import__("app").__version__
+    app.jinja_env.globals["app_version"] = VERSION
 
 
 def wants_json() -> bool:
@@ -116,7 +130,7 @@ def _csrf_error(exc: CSRFError) -> Any:
 
 
 def _service_error(exc: ServiceError) -> Any:
-    get_session().rollback()
+    transaction.discard()
     return _error_response(exc.status, exc.message, getattr(exc, "errors", None))
 
 
@@ -140,9 +154,7 @@ def _http_error(exc: HTTPException) -> Any:
 
 
 def _server_error(exc: Exception) -> Any:
-    if "db_session" in g:
-        g.db_session.rollback()
-    from flask import current_app
+    transaction.discard()
 
     current_app.logger.exception("Unhandled error: %s", exc)
     return _error_response(500, "Something went wrong on our side; nothing was saved.")

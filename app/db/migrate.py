@@ -10,8 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask
 
-from app import ROOT
-from app.db import get_engine
+from app.config import ROOT
+from app.db.engine import get_engine
 
 
 class SchemaNotCurrent(RuntimeError):
@@ -48,23 +48,3 @@ def require_current_schema(app: Flask) -> None:
             f"The database is at migration {current or 'none'} but the code needs {head}. "
             "Run `flask --app app init-db` (or `make migrate`) to bring it up to date."
         )
-
-
-def install_schema_guard(app: Flask) -> None:
-    """Answer 503 with the fix until the schema is current (checked until it first passes).
-
-    The WSGI entry point (``app.wsgi``) refuses to start at all; this guard covers
-    ``flask run`` and any other server that builds the app itself.
-    """
-    state = {"ok": False}
-
-    @app.before_request
-    def _guard() -> tuple[str, int, dict[str, str]] | None:
-        if state["ok"]:
-            return None
-        try:
-            require_current_schema(app)
-        except SchemaNotCurrent as exc:
-            return str(exc), 503, {"Content-Type": "text/plain; charset=utf-8"}
-        state["ok"] = True
-        return None

@@ -5,16 +5,16 @@ from __future__ import annotations
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from app.db import get_session
-from app.htmx import is_htmx, make_response
-from app.models import Role
+from app.db.models import Role
+from app.domain.errors import InvalidInput
 from app.services import criteria as criteria_service
 from app.services import decisions as decision_service
 from app.services import options as option_service
 from app.services import robustness as robustness_service
-from app.services.errors import InvalidInput
 from app.services.matrix import build_matrix, spread_by_round
-from app.views.access import load_decision
+from app.web.access import load_decision
+from app.web.htmx import is_htmx, make_response
+from app.web.transaction import get_session
 
 bp = Blueprint("decisions", __name__)
 
@@ -35,12 +35,10 @@ def create() -> ResponseReturnValue:
             session=db, actor=g.user, data=request.form.to_dict()
         )
     except InvalidInput as exc:
-        db.rollback()
         rows = decision_service.decisions_for_user(session=db, user_id=g.user.id)
         return render_template(
             "decisions/index.html", rows=rows, errors=exc.errors, form=request.form
         ), 422
-    db.commit()
     return redirect(url_for("decisions.overview", decision_id=decision.id), 303)
 
 
@@ -89,7 +87,6 @@ def edit(decision_id: int) -> ResponseReturnValue:
             data=request.form.to_dict(),
         )
     except InvalidInput as exc:
-        db.rollback()
         context = overview_context(decision_id)
         return render_template(
             "decisions/overview.html",
@@ -98,7 +95,6 @@ def edit(decision_id: int) -> ResponseReturnValue:
             edit_form=request.form,
             edit_open=True,
         ), 422
-    db.commit()
     return redirect(url_for("decisions.overview", decision_id=decision_id), 303)
 
 
@@ -115,9 +111,7 @@ def set_member(decision_id: int) -> ResponseReturnValue:
             username=request.form.get("username", ""),
             role=request.form.get("role", ""),
         )
-        db.commit()
     except InvalidInput as exc:
-        db.rollback()
         errors = exc.errors
     status = 422 if errors else 200
     if is_htmx():

@@ -6,10 +6,10 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from app.views.params import IdConverter
+    from app.web.params import IdConverter
 
     app.url_map.converters["int"] = IdConverter
-    from app.views import (
+    from app.web.views import (
         api,
         auth,
         criteria,

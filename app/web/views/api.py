@@ -7,16 +7,16 @@ from typing import Any
 from flask import Blueprint, abort, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from app.analysis import normalise_weights
-from app.db import get_session
+from app.domain.analysis import normalise_weights
+from app.domain.errors import NotFound
 from app.services import criteria as criteria_service
 from app.services import decisions as decision_service
 from app.services import options as option_service
-from app.services.errors import NotFound
 from app.services.matrix import Matrix
-from app.views.access import load_decision
-from app.views.matrix import load_matrix
-from app.views.params import int_arg
+from app.web.access import load_decision
+from app.web.params import int_arg
+from app.web.transaction import get_session
+from app.web.views.matrix import load_matrix
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 

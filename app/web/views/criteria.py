@@ -5,12 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from app.db import get_session
-from app.htmx import is_htmx, make_response
-from app.models import Role
+from app.db.models import Role
+from app.domain.errors import Conflict, InvalidInput, NotFound
 from app.services import criteria as criteria_service
-from app.services.errors import Conflict, InvalidInput, NotFound
-from app.views.access import Access, load_decision
+from app.web.access import Access, load_decision
+from app.web.htmx import is_htmx, make_response
+from app.web.transaction import get_session
 
 bp = Blueprint("criteria", __name__, url_prefix="/decisions/<int:decision_id>/criteria")
 
@@ -48,9 +48,7 @@ def create(decision_id: int) -> ResponseReturnValue:
             data=request.form.to_dict(),
         )
     except InvalidInput as exc:
-        db.rollback()
         return _section(access, 422, errors=exc.errors, form=request.form)
-    db.commit()
     if not is_htmx():
         return redirect(url_for("decisions.overview", decision_id=decision_id) + "#criteria", 303)
     return _section(access, 201)
@@ -77,14 +75,11 @@ def update(decision_id: int, criterion_id: int) -> ResponseReturnValue:
             data=request.form.to_dict(),
         )
     except InvalidInput as exc:
-        db.rollback()
         return _section(
             access, 422, editing=criterion_id, edit_errors=exc.errors, edit_form=request.form
         )
     except Conflict as exc:
-        db.rollback()
         return _section(access, 409, editing=criterion_id, conflict=exc, edit_form=exc.submitted)
-    db.commit()
     if not is_htmx():
         return redirect(url_for("decisions.overview", decision_id=decision_id) + "#criteria", 303)
     return _section(access)

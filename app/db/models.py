@@ -2,7 +2,7 @@
 
 Vocabulary follows the product: a decision has members (facilitator, analyst, observer),
 options, criteria, rounds of scores, an append-only list of revisions and issued memos.
-Input is validated with the non-table models in ``app.schemas`` before rows are built.
+Input is validated with the non-table models in ``app.db.schemas`` before rows are built.
 """
 
 from __future__ import annotations

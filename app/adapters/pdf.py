@@ -37,8 +37,8 @@ from urllib.parse import unquote, urlsplit
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from app import ROOT
-from app.markdown_text import render_markdown
+from app.adapters.markdown import render_markdown
+from app.config import ROOT
 
 STATIC_DIR = Path(ROOT, "static").resolve()
 TEMPLATES_DIR = Path(ROOT, "templates")
@@ -199,7 +199,7 @@ def worker_main() -> None:  # pragma: no cover - runs in the worker process
         stdout.flush()
 
 
-WORKER_CODE = "import sys; from app.memo import worker_main; worker_main()"
+WORKER_CODE = "import sys; from app.adapters.pdf import worker_main; worker_main()"
 
 
 class PdfRenderer:

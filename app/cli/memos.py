@@ -15,11 +15,12 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from app import memo
-from app.db import get_engine, session_scope
-from app.models import Decision, Role, User
+from app.adapters import pdf as memo
+from app.db.engine import get_engine
+from app.db.models import Decision, Role, User
+from app.db.uow import unit_of_work
+from app.domain.errors import ServiceError
 from app.services import memos as memo_service
-from app.services.errors import ServiceError
 from app.services.matrix import build_matrix
 
 
@@ -75,7 +76,7 @@ def render_memo_command(
     username: str | None,
 ) -> None:
     """Render a decision memo to OUTPUT (PDF, or the HTML with --html). Nothing is stored."""
-    with session_scope(write=False) as session:
+    with unit_of_work(write=False) as session:
         decision = session.get(Decision, decision_id)
         if decision is None:
             raise click.ClickException(f"Decision {decision_id} does not exist.")

@@ -5,15 +5,15 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from app.db import get_session
-from app.htmx import hx_target, is_htmx, make_response
-from app.models import Role
+from app.db.models import Role
+from app.domain.errors import NotFound
 from app.services import criteria as criteria_service
 from app.services import scores as score_service
-from app.services.errors import NotFound
 from app.services.matrix import Matrix, build_matrix, latest_revision
-from app.views.access import Access, load_decision
-from app.views.params import int_arg
+from app.web.access import Access, load_decision
+from app.web.htmx import hx_target, is_htmx, make_response
+from app.web.params import int_arg
+from app.web.transaction import get_session
 
 bp = Blueprint("matrix", __name__, url_prefix="/decisions/<int:decision_id>")
 
@@ -80,7 +80,6 @@ def save_score(decision_id: int) -> ResponseReturnValue:
         value=request.form.get("value"),
         rationale=request.form.get("rationale"),
     )
-    db.commit()
     matrix = load_matrix(access)
     cell = matrix.cell_context(option_id, criterion_id)
     assert cell is not None  # the service accepted the cell, so the matrix shows it
@@ -119,7 +118,6 @@ def set_weight(decision_id: int, criterion_id: int) -> ResponseReturnValue:
         actor_id=access.user.id,
         weight=request.form.get("weight", ""),
     )
-    db.commit()
     if not is_htmx():
         return redirect(url_for("matrix.page", decision_id=decision_id), 303)
     matrix = load_matrix(access)
@@ -140,7 +138,6 @@ def mark_done(decision_id: int) -> ResponseReturnValue:
         analyst_id=access.user.id,
         done=request.form.get("done", "1") == "1",
     )
-    db.commit()
     return _back_to_matrix(decision_id)
 
 
@@ -149,7 +146,6 @@ def reveal(decision_id: int) -> ResponseReturnValue:
     access = load_decision(decision_id, Role.FACILITATOR)
     db = get_session()
     score_service.reveal_round(session=db, decision=access.decision, actor_id=access.user.id)
-    db.commit()
     return _back_to_matrix(decision_id)
 
 
@@ -163,7 +159,6 @@ def open_round(decision_id: int) -> ResponseReturnValue:
         actor_id=access.user.id,
         expected_round=int_arg("round"),
     )
-    db.commit()
     return _back_to_matrix(decision_id)
 
 
@@ -174,7 +169,6 @@ def settings(decision_id: int) -> ResponseReturnValue:
     score_service.update_settings(
         session=db, decision=access.decision, actor_id=access.user.id, data=request.form.to_dict()
     )
-    db.commit()
     return _back_to_matrix(decision_id)
 
 

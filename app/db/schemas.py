@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import ValidationError, field_validator
 from sqlmodel import Field, SQLModel
 
-from app.models import Direction
+from app.db.models import Direction
 
 TITLE_MAX = 200
 SUMMARY_MAX = 500

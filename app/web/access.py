@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from flask import abort, g, request
 
-from app.db import get_session
-from app.models import Decision, DecisionStatus, Option, Role, User
+from app.db.models import Decision, DecisionStatus, Option, Role, User
 from app.services.decisions import role_of
+from app.web.transaction import get_session
 
 
 @dataclass(frozen=True)

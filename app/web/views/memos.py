@@ -17,15 +17,17 @@ from flask import (
     url_for,
 )
 
-from app import memo
-from app.db import get_engine, get_session
-from app.htmx import is_htmx, make_response
-from app.models import Role
+from app.adapters import pdf as memo
+from app.db.engine import get_engine
+from app.db.models import Role
+from app.domain.errors import InvalidInput, ServiceError
 from app.services import memos as memo_service
-from app.services.errors import InvalidInput, ServiceError
 from app.services.matrix import build_matrix
-from app.views.access import Access, load_decision
-from app.views.params import int_arg
+from app.web import transaction
+from app.web.access import Access, load_decision
+from app.web.htmx import is_htmx, make_response
+from app.web.params import int_arg
+from app.web.transaction import get_session
 
 bp = Blueprint("memos", __name__, url_prefix="/decisions/<int:decision_id>/memos")
 
@@ -66,7 +68,7 @@ def new(decision_id: int) -> Any:
 def preview(decision_id: int) -> Any:
     """The memo's HTML as it will be rendered, for the preview frame; nothing is stored."""
     access = load_decision(decision_id, Role.FACILITATOR, allow_closed=True)
-    get_session().commit()  # end the request's transaction: the snapshot reads on its own
+    transaction.end_transaction()  # the snapshot reads in a transaction of its own
     try:
         form = memo_service.parse_form(_posted())
         snapshot = memo_service.read_snapshot(
@@ -81,7 +83,7 @@ def preview(decision_id: int) -> Any:
 @bp.post("")
 def issue(decision_id: int) -> Any:
     access = load_decision(decision_id, Role.FACILITATOR, allow_closed=True)
-    get_session().commit()  # no lock is held while the memo renders
+    transaction.end_transaction()  # no lock is held while the memo renders
     data = _posted()
     try:
         form = memo_service.parse_form(data)

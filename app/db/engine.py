@@ -1,4 +1,4 @@
-"""Engine and per-request session handling.
+"""The engine and its sessions.
 
 SQLite gets WAL, foreign keys and a busy timeout on every connection, and write transactions
 start with ``BEGIN IMMEDIATE`` so a read-then-write transaction never fails on lock upgrade.
@@ -7,16 +7,14 @@ PostgreSQL uses a normal pool built in each worker process (so no gunicorn ``--p
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app
 from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, create_engine
 
-WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+ENGINE_KEY = "options_matrix.engine"
 
 
 def make_engine(url: str) -> Engine:
@@ -52,8 +50,8 @@ def is_sqlite(engine: Engine) -> bool:
 
 
 def get_engine(app: Flask | None = None) -> Engine:
-    app = app or current_app
-    return app.extensions["options_matrix.engine"]
+    engine: Engine = (app or current_app).extensions[ENGINE_KEY]
+    return engine
 
 
 def new_session(*, write: bool, engine: Engine | None = None) -> Session:
@@ -63,37 +61,8 @@ def new_session(*, write: bool, engine: Engine | None = None) -> Session:
     return Session(bind=bind, expire_on_commit=False)
 
 
-def get_session() -> Session:
-    """The request's session, opened on first use and closed at teardown."""
-    if "db_session" not in g:
-        g.db_session = new_session(write=request.method in WRITE_METHODS)
-    return g.db_session
-
-
-@contextmanager
-def session_scope(*, write: bool = True) -> Iterator[Session]:
-    """A session for CLI commands and scripts: commit on success, roll back on error."""
-    session = new_session(write=write)
-    try:
-        yield session
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
-    finally:
-        session.close()
-
-
-def close_session(_exc: BaseException | None = None) -> None:
-    session = g.pop("db_session", None)
-    if session is not None:
-        session.close()
-
-
 def init_app(app: Flask) -> None:
-    engine = make_engine(str(app.config["DATABASE_URL"]))
-    app.extensions["options_matrix.engine"] = engine
-    app.teardown_appcontext(close_session)
+    app.extensions[ENGINE_KEY] = make_engine(str(app.config["DATABASE_URL"]))
 
 
 def ping(engine: Engine) -> None:

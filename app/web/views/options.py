@@ -5,12 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from app.db import get_session
-from app.htmx import is_htmx, make_response
-from app.models import Option, OptionStatus, Role
+from app.db.models import Option, OptionStatus, Role
+from app.domain.errors import Conflict, InvalidInput, NotFound
 from app.services import options as option_service
-from app.services.errors import Conflict, InvalidInput, NotFound
-from app.views.access import Access, load_decision
+from app.web.access import Access, load_decision
+from app.web.htmx import is_htmx, make_response
+from app.web.transaction import get_session
 
 bp = Blueprint("options", __name__, url_prefix="/decisions/<int:decision_id>/options")
 
@@ -66,14 +66,12 @@ def create(decision_id: int) -> ResponseReturnValue:
             data=request.form.to_dict(),
         )
     except InvalidInput as exc:
-        db.rollback()
         html = render_template(
             "options/_add_form.html", decision=access.decision, errors=exc.errors, form=request.form
         )
         if is_htmx():
             return make_response(html, 422, retarget="#option-add", reswap="outerHTML")
         return html, 422
-    db.commit()
     if not is_htmx():
         return redirect(url_for("decisions.overview", decision_id=decision_id) + "#options", 303)
     return _row(access, option, 201, fresh_form=True)
@@ -84,7 +82,7 @@ def detail(decision_id: int, option_id: int) -> ResponseReturnValue:
     access, option = _load(decision_id, option_id)
     if is_htmx() and request.args.get("fragment") == "row":
         return _row(access, option)
-    from app.views.history import timeline_context
+    from app.web.views.history import timeline_context
 
     return make_response(
         render_template(
@@ -124,10 +122,8 @@ def update(decision_id: int, option_id: int) -> ResponseReturnValue:
             data=request.form.to_dict(),
         )
     except InvalidInput as exc:
-        db.rollback()
         return _edit_again(access, option, errors=exc.errors, status=422)
     except Conflict as exc:
-        db.rollback()
         return _edit_again(
             access,
             exc.current,
@@ -135,7 +131,6 @@ def update(decision_id: int, option_id: int) -> ResponseReturnValue:
             status=409,
             conflict=exc,
         )
-    db.commit()
     if not is_htmx():
         return redirect(
             url_for("options.detail", decision_id=decision_id, option_id=option_id), 303
@@ -176,7 +171,6 @@ def _set_status(decision_id: int, option_id: int, status: OptionStatus) -> Respo
         )
     except NotFound as exc:
         abort(404, exc.message)
-    db.commit()
     if not is_htmx():
         return redirect(url_for("decisions.overview", decision_id=decision_id) + "#options", 303)
     return _row(access, option)

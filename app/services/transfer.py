@@ -24,21 +24,18 @@ downloads below are for members and show only what the viewer may see on the mat
 from __future__ import annotations
 
 import base64
-import csv
 import hashlib
-import io
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-import click
-from flask.cli import with_appcontext
 from sqlalchemy import JSON, Boolean, DateTime, Float, LargeBinary, Table, func, select, text
 from sqlalchemy import Integer as SAInteger
 from sqlmodel import Session
 
-from app.models import (
+from app.config import VERSION
+from app.db.models import (
     Criterion,
     Decision,
     Member,
@@ -50,7 +47,6 @@ from app.models import (
     Score,
     User,
 )
-from app.services.matrix import Matrix
 
 FORMAT = "options-matrix/decision"
 FORMAT_VERSION = 1
@@ -177,7 +173,7 @@ def export_decision(
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "exported_at": _iso(datetime.now(UTC)),
-        "app_version": __import__("app").__version__,
+        "app_version": VERSION,
         "decision": decisions[0],
         "users": users,
     }
@@ -294,197 +290,3 @@ def _advance_sequences(session: Session) -> None:
                 f"(SELECT COUNT(*) > 0 FROM {name}))"
             )
         )
-
-
-# --------------------------------------------------------------------------------------------
-# CLI commands (registered on ``app.cli`` by app.cli)
-# --------------------------------------------------------------------------------------------
-
-
-@click.command("export")
-@click.argument("decision_id", type=int)
-@click.option(
-    "-o",
-    "--output",
-    "output",
-    default="-",
-    type=click.Path(dir_okay=False, allow_dash=True),
-    help="File to write (default: standard output).",
-)
-@click.option(
-    "--include-password-hashes",
-    is_flag=True,
-    help="Also carry the users' password hashes (treat the file as a secret).",
-)
-@with_appcontext
-def export_command(decision_id: int, output: str, include_password_hashes: bool) -> None:
-    """Write a decision — everything, revisions and memos included — as JSON."""
-    from app.db import session_scope
-
-    with session_scope(write=False) as session:
-        try:
-            data = export_decision(
-                session=session,
-                decision_id=decision_id,
-                include_password_hashes=include_password_hashes,
-            )
-        except TransferError as exc:
-            raise click.ClickException(str(exc)) from None
-    payload = dumps(data)
-    if output == "-":
-        click.echo(payload, nl=False)
-        return
-    with open(output, "w", encoding="utf-8") as fh:
-        fh.write(payload)
-    click.echo(
-        f"Exported decision {decision_id}: {len(data['revisions'])} revisions, "
-        f"{len(data['memos'])} memos → {output}",
-        err=True,
-    )
-
-
-@click.command("import")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
-@with_appcontext
-def import_command(path: str) -> None:
-    """Load a decision exported with `export` into a database that does not hold it yet."""
-    from app.db import session_scope
-
-    with click.open_file(path, encoding="utf-8") as fh:
-        try:
-            data = json.load(fh)
-        except json.JSONDecodeError as exc:
-            raise click.ClickException(f"{path} is not JSON: {exc}") from None
-    try:
-        with session_scope() as session:
-            decision_id = import_decision(session=session, data=data)
-    except TransferError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(
-        f"Imported decision {decision_id} with {len(data.get('revisions', []))} revisions and "
-        f"{len(data.get('memos', []))} memos."
-    )
-    if any(not u.get("password_hash") for u in data.get("users", [])):
-        click.echo("Imported accounts have no usable password until one is set.")
-
-
-# --------------------------------------------------------------------------------------------
-# The matrix as CSV and XLSX (what the viewer sees)
-# --------------------------------------------------------------------------------------------
-
-
-def _safe(value: Any) -> Any:
-    """Text that a spreadsheet would run as a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
-def _cell_text(m: Matrix, option_id: int, criterion_id: int) -> float | str | None:
-    cell = m.cells[(option_id, criterion_id)]
-    if m.group_visible:
-        return round(cell.value, 4) if cell.value is not None else None
-    mine = cell.mine
-    if mine is None:
-        return None
-    if mine.not_applicable:
-        return "N/A"
-    return mine.value
-
-
-def matrix_table(m: Matrix) -> list[list[Any]]:
-    """Header, weight row, one row per option: group values (or the viewer's own scores
-    while a blind round is unrevealed), total and rank."""
-    value_kind = f"group {m.method}" if m.group_visible else "your score (round not revealed)"
-    header: list[Any] = ["Option"]
-    header += [f"{c.name} ({c.direction})" for c in m.criteria]
-    header += ["Total (0-100)", "Rank"]
-    weights: list[Any] = [f"Weight share; cells: {value_kind}"]
-    weights += [round(w * 100, 2) for w in m.weights] + [None, None]
-    rows = [header, weights]
-    for o in m.options:
-        row: list[Any] = [o.title]
-        row += [_cell_text(m, o.id, c.id) for c in m.criteria]
-        total = m.totals.get(o.id)
-        row += [round(total, 2) if total is not None else None, m.ranks.get(o.id)]
-        rows.append(row)
-    return rows
-
-
-def _about(m: Matrix, *, historical: bool) -> list[tuple[str, Any]]:
-    d = m.decision
-    return [
-        ("Decision", d.title),
-        ("Question", d.question),
-        ("Classification", d.classification),
-        ("Round", m.round.number),
-        ("Scoring", d.scoring_mode + (", revealed" if m.revealed else "")),
-        ("Group value", m.method),
-        ("Scale", f"{d.scale_min}–{d.scale_max}"),
-        ("As of change", m.revision),
-        ("Historical", "yes" if historical else "no (current)"),
-        ("Exported at (UTC)", datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")),
-    ]
-
-
-def matrix_csv(m: Matrix) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    for row in matrix_table(m):
-        writer.writerow(["" if v is None else _safe(v) for v in row])
-    return buffer.getvalue()
-
-
-def matrix_xlsx(m: Matrix, *, historical: bool = False) -> bytes:
-    """A workbook: the matrix, the criteria, the visible scores with rationales, and provenance."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    def put(ws: Any, rows: Iterable[Iterable[Any]]) -> None:
-        for row in rows:
-            ws.append(list(row))
-            for cell in ws[ws.max_row]:
-                if isinstance(cell.value, str):
-                    cell.data_type = "s"  # never a formula
-        for cell in ws[1]:
-            cell.font = Font(bold=True)
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "Matrix"
-    put(ws, matrix_table(m))
-    ws.freeze_panes = "B3"
-    ws.column_dimensions["A"].width = 48
-
-    crit = wb.create_sheet("Criteria")
-    put(
-        crit,
-        [["Criterion", "Direction", "Weight", "Share (%)", "Description"]]
-        + [
-            [c.name, c.direction, c.weight, round(w * 100, 2), c.description]
-            for c, w in zip(m.criteria, m.weights, strict=True)
-        ],
-    )
-
-    scores = wb.create_sheet("Scores")
-    rows: list[list[Any]] = [["Option", "Criterion", "Analyst", "Score", "Rationale"]]
-    for o in m.options:
-        for c in m.criteria:
-            cell = m.cells[(o.id, c.id)]
-            if m.group_visible:
-                for s in cell.scores or []:
-                    value = "N/A" if s.not_applicable else s.value
-                    rows.append([o.title, c.name, s.label, value, s.rationale])
-            elif cell.mine is not None:
-                value = "N/A" if cell.mine.not_applicable else cell.mine.value
-                rows.append([o.title, c.name, "You", value, cell.mine.rationale])
-    put(scores, rows)
-
-    about = wb.create_sheet("About")
-    put(about, [["Field", "Value"], *_about(m, historical=historical)])
-    about.column_dimensions["A"].width = 22
-    about.column_dimensions["B"].width = 80
-
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()

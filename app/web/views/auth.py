@@ -7,8 +7,10 @@ from urllib.parse import urlsplit
 from flask import Blueprint, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
-from app.db import get_session, new_session
-from app.services.users import authenticate, revoke_sessions
+from app.adapters.passwords import needs_rehash
+from app.db.uow import unit_of_work
+from app.services.users import authenticate, rehash_password, revoke_sessions
+from app.web.transaction import get_session
 
 bp = Blueprint("auth", __name__)
 
@@ -27,14 +29,14 @@ def login() -> ResponseReturnValue:
     error = None
     if request.method == "POST":
         # A read transaction: the slow password check must never hold SQLite's write lock.
-        with new_session(write=False) as db:
+        password = request.form.get("password", "")
+        with unit_of_work(write=False) as db:
             user = authenticate(
-                session=db,
-                username=request.form.get("username", ""),
-                password=request.form.get("password", ""),
+                session=db, username=request.form.get("username", ""), password=password
             )
-            if user is not None and db.dirty:
-                db.commit()  # a stronger hash replaced an old one
+        if user is not None and needs_rehash(user.password_hash):
+            with unit_of_work() as db:  # a stronger hash replaces an old one
+                rehash_password(session=db, user_id=user.id, password=password)
         if user is None:
             error = "Unknown username or wrong password."
         else:
@@ -52,8 +54,6 @@ def login() -> ResponseReturnValue:
 
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
-    db = get_session()
-    revoke_sessions(session=db, user=g.user)
-    db.commit()
+    revoke_sessions(session=get_session(), user=g.user)
     session.clear()
     return redirect(url_for("auth.login"))

@@ -9,17 +9,17 @@ from typing import Any
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from app import history
-from app.db import get_session
-from app.htmx import is_htmx, make_response
-from app.models import Role
+from app.db.models import Role
+from app.domain.errors import NotFound
 from app.services import criteria as criteria_service
 from app.services import decisions as decision_service
+from app.services import history
 from app.services import options as option_service
-from app.services.errors import NotFound
 from app.services.matrix import Matrix
-from app.views.access import Access, load_decision
-from app.views.params import int_arg
+from app.web.access import Access, load_decision
+from app.web.htmx import is_htmx, make_response
+from app.web.params import int_arg
+from app.web.transaction import get_session
 
 bp = Blueprint("history", __name__, url_prefix="/decisions/<int:decision_id>/history")
 
@@ -195,9 +195,7 @@ def restore_text(decision_id: int, option_id: int) -> ResponseReturnValue:
             state=history.text_of(revision.after),
         )
     except NotFound as exc:
-        db.rollback()
         abort(404, exc.message)
-    db.commit()
     target = url_for("options.detail", decision_id=decision_id, option_id=option_id) + "#history"
     if is_htmx():
         response = make_response("", 200)

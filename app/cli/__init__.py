@@ -69,20 +69,14 @@ def create_user(username: str, password: str, display_name: str | None, admin: b
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 def set_password(username: str, password: str) -> None:
     """Set a user's password (and log them out everywhere)."""
-    from sqlalchemy import select
+    from app.domain.errors import ServiceError
+    from app.services.users import set_password as set_user_password
 
-    from app.adapters.passwords import hash_password
-    from app.db.models import User
-    from app.services.users import revoke_sessions
-
-    if len(password) < 10:
-        raise click.ClickException("Password must be at least 10 characters.")
-    with unit_of_work() as session:
-        user = session.scalar(select(User).where(User.username == username.strip().lower()))
-        if user is None:
-            raise click.ClickException(f"No user is called {username!r}.")
-        user.password_hash = hash_password(password)
-        revoke_sessions(session=session, user=user)
+    try:
+        with unit_of_work() as session:
+            set_user_password(session=session, username=username, password=password)
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from None
     click.echo(f"Password set for {username}; their existing sessions are logged out.")
 
 

@@ -9,8 +9,7 @@ import os
 import secrets
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from app.adapters.passwords import hash_password, verify_password
 from app.db.models import Decision, Role, Round, Score, User
@@ -345,7 +344,7 @@ def _ensure_users(
     users: dict[str, User] = {}
     shown: dict[str, str] = {}
     for username, display_name, is_admin in USERS:
-        user = session.scalar(select(User).where(User.username == username))
+        user = session.exec(select(User).where(col(User.username) == username)).first()
         if (
             user is None
             or reset_passwords
@@ -371,7 +370,7 @@ def _ensure_users(
 
 def seed(*, session: Session, reset_passwords: bool = False) -> SeedResult:
     users, shown = _ensure_users(session, reset_passwords=reset_passwords)
-    existing = session.scalar(select(Decision).where(Decision.title == DEMO_TITLE))
+    existing = session.exec(select(Decision).where(col(Decision.title) == DEMO_TITLE)).first()
     if existing is not None:
         return SeedResult(existing.id, existing.title, False, shown)
 
@@ -396,7 +395,7 @@ def seed(*, session: Session, reset_passwords: bool = False) -> SeedResult:
             username=username,
             role=role.value,
         )
-    option_ids = {}
+    option_ids: dict[str, int] = {}
     for key, title, summary, description in OPTIONS:
         option = option_service.create_option(
             session=session,
@@ -405,7 +404,7 @@ def seed(*, session: Session, reset_passwords: bool = False) -> SeedResult:
             data={"title": title, "summary": summary, "description": description},
         )
         option_ids[key] = option.id
-    criterion_ids = {}
+    criterion_ids: dict[str, int] = {}
     for key, name, direction, weight, description in CRITERIA:
         criterion = criteria_service.create_criterion(
             session=session,
@@ -419,10 +418,9 @@ def seed(*, session: Session, reset_passwords: bool = False) -> SeedResult:
             },
         )
         criterion_ids[key] = criterion.id
-    round_one = session.scalar(
-        select(Round).where(Round.decision_id == decision.id, Round.number == 1)
-    )
-    assert round_one is not None
+    round_one = session.exec(
+        select(Round).where(col(Round.decision_id) == decision.id, col(Round.number) == 1)
+    ).one()
     analysts = [users["analyst-a"], users["analyst-b"], users["analyst-c"]]
     for option_key, by_criterion in SCORES.items():
         for criterion_key, triple in by_criterion.items():

@@ -1,4 +1,4 @@
-"""Moving decisions in and out: a lossless JSON export/import, and the matrix as CSV and XLSX.
+"""Moving a decision in and out of a database: a lossless JSON export and import.
 
 JSON (``flask --app app export <decision-id> -o FILE`` / ``flask --app app import FILE``)
 ---------------------------------------------------------------------------------------
@@ -17,8 +17,8 @@ Import loads into a database that does not hold the decision yet — an empty on
 whose existing users match the file's by id *and* username. Anything else is refused before
 a row is written.
 
-The file is a full record for operators; it ignores blind-round visibility. The CSV and XLSX
-downloads below are for members and show only what the viewer may see on the matrix.
+The file is a full record for operators; it ignores blind-round visibility (the CSV and XLSX
+downloads of the matrix are for members and show only what the viewer may see).
 """
 
 from __future__ import annotations
@@ -30,9 +30,23 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, LargeBinary, Table, func, select, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    ColumnElement,
+    DateTime,
+    Float,
+    LargeBinary,
+    Select,
+    Table,
+    func,
+    select,
+    text,
+)
 from sqlalchemy import Integer as SAInteger
-from sqlmodel import Session
+from sqlalchemy.orm import class_mapper
+from sqlmodel import Session, SQLModel, col
 
 from app.config import VERSION
 from app.db.models import (
@@ -53,8 +67,11 @@ FORMAT_VERSION = 1
 UNUSABLE_PASSWORD = "!imported: set a new password"
 USER_FIELDS = ("id", "username", "display_name", "is_admin", "created_at")
 
+Row = dict[str, Any]
+"""One table row as it appears in the file: column name -> JSON value."""
+
 # (section in the file, table) in foreign-key order; memos and revisions last.
-SECTIONS: list[tuple[str, Any]] = [
+SECTIONS: list[tuple[str, type[SQLModel]]] = [
     ("members", Member),
     ("options", Option),
     ("criteria", Criterion),
@@ -70,8 +87,12 @@ class TransferError(Exception):
     """The file cannot be imported; nothing was written."""
 
 
-def _table(model: Any) -> Table:
-    return model.__table__  # type: ignore[no-any-return]
+def _table(model: type[SQLModel]) -> Table:
+    """The SQLAlchemy table behind a SQLModel table model."""
+    table = class_mapper(model).local_table
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not mapped to a table")
+    return table
 
 
 # --------------------------------------------------------------------------------------------
@@ -85,7 +106,7 @@ def _iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat()
 
 
-def _dump_value(column: Any, value: Any) -> Any:
+def _dump_value(column: Column[Any], value: Any) -> Any:
     if value is None:
         return None
     kind = column.type
@@ -100,7 +121,7 @@ def _dump_value(column: Any, value: Any) -> Any:
     return value
 
 
-def _load_value(column: Any, value: Any) -> Any:
+def _load_value(column: Column[Any], value: Any) -> Any:
     if value is None:
         return None
     kind = column.type
@@ -119,7 +140,7 @@ def _load_value(column: Any, value: Any) -> Any:
     return value
 
 
-def _dump_rows(session: Session, table: Table, where: Any) -> list[dict[str, Any]]:
+def _dump_rows(session: Session, table: Table, where: ColumnElement[bool]) -> list[Row]:
     order = list(table.primary_key.columns)
     rows = session.execute(select(table).where(where).order_by(*order)).mappings()
     return [{c.name: _dump_value(c, row[c.name]) for c in table.columns} for row in rows]
@@ -132,20 +153,21 @@ def _dump_rows(session: Session, table: Table, where: Any) -> list[dict[str, Any
 
 def _user_ids(session: Session, decision_id: int) -> set[int]:
     ids: set[int] = set()
-    queries = [
-        select(Decision.created_by).where(Decision.id == decision_id),
-        select(Member.user_id).where(Member.decision_id == decision_id),
-        select(Option.created_by).where(Option.decision_id == decision_id),
-        select(Round.opened_by).where(Round.decision_id == decision_id),
-        select(Round.revealed_by).where(Round.decision_id == decision_id),
-        select(RoundCompletion.analyst_id)
-        .join(Round, Round.id == RoundCompletion.round_id)
-        .where(Round.decision_id == decision_id),
-        select(Score.analyst_id)
-        .join(Round, Round.id == Score.round_id)
-        .where(Round.decision_id == decision_id),
-        select(Revision.actor_id).where(Revision.decision_id == decision_id).distinct(),
-        select(Memo.issued_by).where(Memo.decision_id == decision_id),
+    in_decision = col(Round.decision_id) == decision_id
+    queries: list[Select[tuple[int]] | Select[tuple[int | None]]] = [
+        select(col(Decision.created_by)).where(col(Decision.id) == decision_id),
+        select(col(Member.user_id)).where(col(Member.decision_id) == decision_id),
+        select(col(Option.created_by)).where(col(Option.decision_id) == decision_id),
+        select(col(Round.opened_by)).where(in_decision),
+        select(col(Round.revealed_by)).where(in_decision),
+        select(col(RoundCompletion.analyst_id))
+        .join(Round, col(Round.id) == col(RoundCompletion.round_id))
+        .where(in_decision),
+        select(col(Score.analyst_id))
+        .join(Round, col(Round.id) == col(Score.round_id))
+        .where(in_decision),
+        select(col(Revision.actor_id)).where(col(Revision.decision_id) == decision_id).distinct(),
+        select(col(Memo.issued_by)).where(col(Memo.decision_id) == decision_id),
     ]
     for query in queries:
         ids.update(int(v) for v in session.scalars(query) if v is not None)
@@ -160,7 +182,7 @@ def export_decision(
     decisions = _dump_rows(session, decision_table, decision_table.c.id == decision_id)
     if not decisions:
         raise TransferError(f"There is no decision {decision_id}.")
-    round_ids = select(Round.id).where(Round.decision_id == decision_id)
+    round_ids = select(col(Round.id)).where(col(Round.decision_id) == decision_id)
     user_table = _table(User)
     fields = USER_FIELDS + (("password_hash",) if include_password_hashes else ())
     users = [
@@ -197,19 +219,38 @@ def dumps(data: dict[str, Any]) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def _rows_for(table: Table, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    out = []
+def _section(data: Row, name: str) -> list[Row]:
+    """The rows of one section of the file: a list of objects (absent = none)."""
+    rows = data.get(name, [])
+    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+        raise TransferError(f"{name}: expected a list of objects.")
+    return rows
+
+
+def _rows_for(table: Table, rows: Iterable[Row]) -> list[Row]:
+    out: list[Row] = []
     for row in rows:
         unknown = set(row) - set(table.c.keys())
         if unknown:
             raise TransferError(f"{table.name}: unknown fields {sorted(unknown)}.")
-        out.append(
-            {c.name: _load_value(c, row.get(c.name)) for c in table.columns if c.name in row}
-        )
+        missing = [c.name for c in table.primary_key.columns if row.get(c.name) is None]
+        if missing:
+            raise TransferError(f"{table.name}: a row lacks its {', '.join(missing)}.")
+        loaded: Row = {}
+        for c in table.columns:
+            if c.name not in row:
+                continue
+            try:
+                loaded[c.name] = _load_value(c, row[c.name])
+            except (TypeError, ValueError):
+                raise TransferError(
+                    f"{table.name}.{c.name}: {row[c.name]!r} is not a valid value."
+                ) from None
+        out.append(loaded)
     return out
 
 
-def _check_free(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+def _check_free(session: Session, table: Table, rows: list[Row]) -> None:
     pk = list(table.primary_key.columns)
     if len(pk) != 1 or not rows:
         return
@@ -227,16 +268,26 @@ def _check_free(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
         )
 
 
-def import_decision(*, session: Session, data: dict[str, Any]) -> int:
-    """Load an exported decision with its ids; returns the decision id. All or nothing."""
-    if data.get("format") != FORMAT or data.get("format_version") != FORMAT_VERSION:
+def import_decision(*, session: Session, data: object) -> int:
+    """Load an exported decision (parsed JSON) with its ids; returns the decision id.
+
+    Everything is checked before the first row is written; a :class:`TransferError` leaves the
+    database as it was.
+    """
+    if (
+        not isinstance(data, dict)
+        or data.get("format") != FORMAT
+        or data.get("format_version") != FORMAT_VERSION
+    ):
         raise TransferError(
             f"This is not an Options Matrix decision export (format {FORMAT!r} version "
             f"{FORMAT_VERSION})."
         )
     users = _table(User)
-    new_users = []
-    for row in data.get("users", []):
+    new_users: list[Row] = []
+    for row in _section(data, "users"):
+        if not isinstance(row.get("id"), int) or not isinstance(row.get("username"), str):
+            raise TransferError("users: every user needs an integer id and a username.")
         existing = session.execute(
             select(users.c.id, users.c.username).where(
                 (users.c.id == row["id"]) | (users.c.username == row["username"])
@@ -255,20 +306,24 @@ def import_decision(*, session: Session, data: dict[str, Any]) -> int:
                     "session_version": 1,
                 }
             )
+    user_rows = _rows_for(users, new_users)
     decision_table = _table(Decision)
+    if not isinstance(data.get("decision"), dict):
+        raise TransferError("decision: expected an object.")
     decision_rows = _rows_for(decision_table, [data["decision"]])
     _check_free(session, decision_table, decision_rows)
     sections = {
-        section: _rows_for(_table(model), data.get(section, [])) for section, model in SECTIONS
+        section: _rows_for(_table(model), _section(data, section)) for section, model in SECTIONS
     }
     for section, model in SECTIONS:
         _check_free(session, _table(model), sections[section])
     for memo in sections["memos"]:
-        if hashlib.sha256(memo["pdf"]).hexdigest() != memo["sha256"]:
+        pdf = memo.get("pdf")
+        if not isinstance(pdf, bytes) or hashlib.sha256(pdf).hexdigest() != memo.get("sha256"):
             raise TransferError(f"Memo {memo['id']}: the PDF does not match its SHA-256.")
 
-    if new_users:
-        session.execute(users.insert(), _rows_for(users, new_users))
+    if user_rows:
+        session.execute(users.insert(), user_rows)
     session.execute(decision_table.insert(), decision_rows)
     for section, model in SECTIONS:
         if sections[section]:

@@ -1,18 +1,35 @@
-"""Accounts: create users, check passwords, revoke sessions."""
+"""Accounts: create users, check and set passwords, revoke sessions.
+
+``authenticate`` only reads; ``rehash_password`` is the write that may follow a successful
+login (the login view runs it in a unit of work of its own).
+"""
 
 from __future__ import annotations
 
 import re
 from functools import cache
 
-from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from app.adapters.passwords import hash_password, needs_rehash, verify_password
 from app.db.models import User
-from app.domain.errors import InvalidInput
+from app.domain.errors import InvalidInput, NotFound
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+MIN_PASSWORD_LENGTH = 10
+PASSWORD_TOO_SHORT = f"Password must be at least {MIN_PASSWORD_LENGTH} characters."
+
+
+def normalise_username(username: str) -> str:
+    """Usernames are compared trimmed and in lower case."""
+    return username.strip().lower()
+
+
+def find_user(*, session: Session, username: str) -> User | None:
+    """The account called ``username`` (trimmed, any case), or None."""
+    return session.exec(
+        select(User).where(col(User.username) == normalise_username(username))
+    ).first()
 
 
 def create_user(
@@ -23,15 +40,16 @@ def create_user(
     display_name: str | None = None,
     is_admin: bool = False,
 ) -> User:
-    username = username.strip().lower()
+    """A new account; the username and password are checked first (``InvalidInput``)."""
+    username = normalise_username(username)
     errors: dict[str, str] = {}
     if not USERNAME_RE.match(username):
         errors["username"] = (
             "Username must be 2–64 characters: lower-case letters, digits, dot, dash or underscore."
         )
-    if len(password) < 10:
-        errors["password"] = "Password must be at least 10 characters."
-    if not errors and session.scalar(select(User.id).where(User.username == username)):
+    if len(password) < MIN_PASSWORD_LENGTH:
+        errors["password"] = PASSWORD_TOO_SHORT
+    if not errors and find_user(session=session, username=username) is not None:
         errors["username"] = f"The username “{username}” is taken."
     if errors:
         raise InvalidInput(errors)
@@ -47,7 +65,8 @@ def create_user(
 
 
 def authenticate(*, session: Session, username: str, password: str) -> User | None:
-    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    """The user if ``password`` is theirs, else None. Only reads (see ``rehash_password``)."""
+    user = find_user(session=session, username=username)
     if user is None:
         # Spend the same time as a real check so usernames cannot be probed by timing.
         verify_password(_dummy_hash(), password)
@@ -65,7 +84,20 @@ def rehash_password(*, session: Session, user_id: int, password: str) -> None:
         session.add(user)
 
 
+def set_password(*, session: Session, username: str, password: str) -> User:
+    """Give a user a new password and log them out everywhere."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput({"password": PASSWORD_TOO_SHORT})
+    user = find_user(session=session, username=username)
+    if user is None:
+        raise NotFound(f"No user is called {username!r}.")
+    user.password_hash = hash_password(password)
+    revoke_sessions(session=session, user=user)
+    return user
+
+
 def revoke_sessions(*, session: Session, user: User) -> None:
+    """Log the user out of every session (each login records the version it was issued at)."""
     user.session_version += 1
     session.add(user)
 

@@ -1,4 +1,5 @@
-"""flask commands: create-user, seed-demo (idempotent), and the un-migrated database guard."""
+"""flask commands: create-user, set-password, seed-demo (idempotent), and the un-migrated
+database guard."""
 
 from __future__ import annotations
 
@@ -79,6 +80,26 @@ def test_create_user(app: Flask) -> None:
     assert again.exit_code != 0 and "taken" in again.output
     short = runner.invoke(args=["create-user", "eve", "--password", "short"])
     assert short.exit_code != 0 and "at least 10" in short.output
+
+
+def test_set_password_logs_the_user_out_everywhere(app: Flask) -> None:
+    runner = app.test_cli_runner()
+    created = runner.invoke(args=["create-user", "dana", "--password", "a-long-password"])
+    assert created.exit_code == 0, created.output
+    with app.app_context(), unit_of_work() as session:
+        before = session.scalar(select(User).where(User.username == "dana"))
+        old_hash, old_version = before.password_hash, before.session_version
+    result = runner.invoke(args=["set-password", " Dana ", "--password", "another-long-password"])
+    assert result.exit_code == 0, result.output
+    assert "sessions are logged out" in result.output
+    with app.app_context(), unit_of_work() as session:
+        after = session.scalar(select(User).where(User.username == "dana"))
+        assert after.password_hash != old_hash and after.password_hash.startswith("$argon2id$")
+        assert after.session_version == old_version + 1
+    short = runner.invoke(args=["set-password", "dana", "--password", "short"])
+    assert short.exit_code != 0 and "at least 10" in short.output
+    nobody = runner.invoke(args=["set-password", "nobody", "--password", "a-long-password"])
+    assert nobody.exit_code != 0 and "No user is called 'nobody'" in nobody.output
 
 
 def test_unmigrated_database_is_refused_with_the_fix(tmp_path: Path) -> None:

@@ -18,12 +18,12 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from app import create_app
+from app.cli.transfer import export_command, import_command
 from app.db.models import Decision, Memo, Option, Revision, Role, User
 from app.db.uow import unit_of_work
 from app.services import options as option_service
 from app.services import scores as score_service
 from app.services.matrix import build_matrix
-from app.cli.transfer import export_command, import_command
 from tests.conftest import PG_URL, Actions
 from tests.factories import PASSWORD, World
 
@@ -263,3 +263,42 @@ def test_export_to_standard_output(app: Flask, world: World) -> None:
     assert result.exit_code == 0
     data = json.loads(result.stdout)
     assert data["decision"]["id"] == world.decision_id
+
+
+def test_import_refuses_damaged_files_with_nothing_written(
+    app: Flask, world: World, target: Flask, tmp_path: Path
+) -> None:
+    path = tmp_path / "export.json"
+    assert run(app, export_command, str(world.decision_id), "-o", str(path)).exit_code == 0
+    good = json.loads(path.read_text())
+
+    def damaged(change: Any) -> dict[str, Any]:
+        data = json.loads(json.dumps(good))
+        change(data)
+        return data
+
+    def forged_memo(data: dict[str, Any]) -> None:
+        data["memos"] = [{"id": 1, "pdf": "UERG", "sha256": "0" * 64}]
+
+    cases: list[tuple[Any, str]] = [
+        ([], "not an Options Matrix decision export"),
+        (damaged(lambda d: d.update(options={"id": 1})), "options: expected a list of objects"),
+        (damaged(lambda d: d.update(decision=None)), "decision: expected an object"),
+        (damaged(lambda d: d["users"][0].pop("id")), "integer id and a username"),
+        (damaged(lambda d: d["options"][0].pop("id")), "lacks its id"),
+        (
+            damaged(lambda d: d["options"][0].update(created_at="yesterday")),
+            "created_at: 'yesterday' is not a valid value",
+        ),
+        (damaged(forged_memo), "does not match its SHA-256"),
+    ]
+    for data, message in cases:
+        path.write_text(json.dumps(data))
+        result = run(target, import_command, str(path))
+        assert result.exit_code != 0 and message in result.output, (message, result.output)
+    path.write_text("{not json")
+    result = run(target, import_command, str(path))
+    assert result.exit_code != 0 and "is not JSON" in result.output
+    with target.app_context(), unit_of_work(write=False) as session:
+        assert session.scalars(select(Decision)).first() is None
+        assert session.scalars(select(User)).first() is None

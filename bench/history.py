@@ -437,6 +437,7 @@ def run(url: str, n_revisions: int, repeats: int) -> None:
     from app.db.engine import new_session
     from app.db.models import Role as R
     from app.services import history
+    from app.web.presenters import history as presenter
 
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "TESTING": True})
     did = ids["decision"]
@@ -449,20 +450,24 @@ def run(url: str, n_revisions: int, repeats: int) -> None:
         fac = ids["facilitator"]
 
         def timeline() -> object:
-            return history.option_timeline(
+            page = history.option_timeline(
                 session=db, decision=decision, option_id=ids["option"], viewer_id=fac
             )
+            return presenter.entries(page)
 
         def feed() -> object:
-            return history.feed_page(session=db, decision=decision, viewer_id=fac)
+            return presenter.entries(
+                history.feed_page(session=db, decision=decision, viewer_id=fac)
+            )
 
         def feed_filtered() -> object:
-            return history.feed_page(
+            page = history.feed_page(
                 session=db,
                 decision=decision,
                 viewer_id=fac,
                 filters=history.FeedFilter(criterion_id=ids["criterion"]),
             )
+            return presenter.entries(page)
 
         def as_of(point: int) -> Callable[[], object]:
             def go() -> object:
@@ -473,7 +478,6 @@ def run(url: str, n_revisions: int, repeats: int) -> None:
                     state=state,
                     viewer_id=fac,
                     role=R.FACILITATOR,
-                    hidden_now=history.hidden_rounds(session=db, decision=decision),
                 )
 
             return go

@@ -333,6 +333,22 @@ def live_points(world: World, did: int) -> dict[tuple[int, int, int], dict[str, 
     return out
 
 
+def show_everything_today(session: Any, world: World, did: int) -> None:
+    """Open scoring today, so no round is hidden now and every point rebuilds exactly as the
+    live matrix showed it then (the gate on rounds hidden today is tested below)."""
+    decision = session.get(Decision, did)
+    fac = world.users["facilitator"]
+    if decision.status == "closed":
+        score_service.update_settings(
+            session=session, decision=decision, actor_id=fac, data={"status": "scoring"}
+        )
+    if decision.scoring_mode != "open":
+        score_service.update_settings(
+            session=session, decision=decision, actor_id=fac, data={"scoring_mode": "open"}
+        )
+    assert history.hidden_today(session=session, decision=decision) == frozenset()
+
+
 def rebuilt(world: World, did: int, point: tuple[int, int, int]) -> dict[str, Any]:
     revision, viewer, number = point
     role = dict(viewers(world))[viewer]
@@ -370,12 +386,15 @@ def test_every_point_rebuilt_from_revisions_equals_the_live_matrix(
             except ServiceError:
                 continue  # refused (e.g. scoring a withdrawn option): nothing was written
             points |= live_points(world, did)
+        with unit_of_work() as session:
+            show_everything_today(session, world, did)
         for point, expected in points.items():
             assert rebuilt(world, did, point) == expected, (point, steps)
 
 
 def test_the_visibility_gate_hides_what_is_hidden_today(app: Flask, world: World) -> None:
-    """Visible at the time, blind and unrevealed now: history shows no more than the matrix."""
+    """Visible at the time, blind and unrevealed now: history shows no more than the matrix,
+    whoever asks for it."""
     with app.app_context():
         with unit_of_work() as session:
             decision = session.get(Decision, world.decision_id)
@@ -390,6 +409,18 @@ def test_the_visibility_gate_hides_what_is_hidden_today(app: Flask, world: World
                 )
             session.flush()
             point = session.scalar(select(func.max(Revision.id)))
+        with unit_of_work(write=False) as session:
+            decision = session.get(Decision, world.decision_id)
+            state = history.load_state(session=session, decision_id=decision.id, revision=point)
+            open_then = history.matrix_as_of(
+                session=session,
+                decision=decision,
+                state=state,
+                viewer_id=world.users["facilitator"],
+                role=Role.FACILITATOR,
+            )
+        with unit_of_work() as session:
+            decision = session.get(Decision, world.decision_id)
             score_service.update_settings(
                 session=session,
                 decision=decision,
@@ -399,25 +430,26 @@ def test_the_visibility_gate_hides_what_is_hidden_today(app: Flask, world: World
         with unit_of_work(write=False) as session:
             decision = session.get(Decision, world.decision_id)
             state = history.load_state(session=session, decision_id=decision.id, revision=point)
-            hidden = history.hidden_rounds(session=session, decision=decision)
+            hidden = history.hidden_today(session=session, decision=decision)
             assert hidden == {1}
-            open_then = history.matrix_as_of(
-                session=session,
-                decision=decision,
-                state=state,
-                viewer_id=world.users["facilitator"],
-                role=Role.FACILITATOR,
-            )
             gated = history.matrix_as_of(
                 session=session,
                 decision=decision,
                 state=state,
                 viewer_id=world.users["analyst-a"],
                 role=Role.ANALYST,
-                hidden_now=hidden,
+            )
+            facilitator_now = history.matrix_as_of(
+                session=session,
+                decision=decision,
+                state=state,
+                viewer_id=world.users["facilitator"],
+                role=Role.FACILITATOR,
             )
         assert open_then.group_visible and open_then.totals
         assert not gated.group_visible and not gated.totals
         cell = gated.cells[(world.options[0], world.criteria[0])]
         assert cell.scores is None and cell.value is None
         assert cell.mine is not None and cell.mine.value == 2
+        # No caller can forget the gate: the facilitator's view of the same point is gated too.
+        assert not facilitator_now.group_visible and not facilitator_now.totals

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, Response, abort, request
+from flask import Blueprint, Response
 
-from app.domain.errors import NotFound
 from app.services import history
 from app.services.matrix import Matrix, build_matrix
 from app.web.access import Access, load_decision
-from app.web.params import int_arg
+from app.web.params import int_arg, method_arg
 from app.web.presenters import sheets
 from app.web.transaction import get_session
 
@@ -23,37 +22,32 @@ bp = Blueprint("exports", __name__, url_prefix="/decisions/<int:decision_id>/exp
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _matrix(access: Access) -> tuple[Matrix, bool]:
+def _matrix(access: Access, decision_id: int) -> tuple[Matrix, bool]:
+    """The matrix the download holds, and whether it is a historical one."""
     db = get_session()
-    method = request.args.get("method") or None
-    if method not in (None, "mean", "median"):
-        abort(400, "method must be mean or median.")
+    method = method_arg()
+    round_number = int_arg("round")
     revision = int_arg("revision")
-    try:
-        if revision is None:
-            matrix = build_matrix(
-                session=db,
-                decision=access.decision,
-                viewer_id=access.user.id,
-                role=access.role,
-                round_number=int_arg("round"),
-                method=method,
-            )
-            return matrix, False
-        state = history.load_state(session=db, decision_id=access.decision.id, revision=revision)
-        matrix = history.matrix_as_of(
+    if revision is None:
+        matrix = build_matrix(
             session=db,
             decision=access.decision,
-            state=state,
-            viewer_id=access.user.id,
+            viewer_id=access.user_id,
             role=access.role,
-            round_number=int_arg("round"),
+            round_number=round_number,
             method=method,
-            hidden_now=history.hidden_rounds(session=db, decision=access.decision),
         )
-        return matrix, True
-    except NotFound as exc:
-        abort(404, exc.message)
+        return matrix, False
+    _, matrix = history.matrix_at(
+        session=db,
+        decision=access.decision,
+        revision=revision,
+        viewer_id=access.user_id,
+        role=access.role,
+        round_number=round_number,
+        method=method,
+    )
+    return matrix, True
 
 
 def _filename(m: Matrix, historical: bool, ext: str) -> str:
@@ -71,7 +65,7 @@ def _download(body: bytes, mimetype: str, filename: str) -> Response:
 @bp.get("/matrix.csv")
 def matrix_csv(decision_id: int) -> Response:
     access = load_decision(decision_id)
-    matrix, historical = _matrix(access)
+    matrix, historical = _matrix(access, decision_id)
     body = sheets.matrix_csv(matrix).encode("utf-8-sig")
     return _download(body, "text/csv", _filename(matrix, historical, "csv"))
 
@@ -79,6 +73,6 @@ def matrix_csv(decision_id: int) -> Response:
 @bp.get("/matrix.xlsx")
 def matrix_xlsx(decision_id: int) -> Response:
     access = load_decision(decision_id)
-    matrix, historical = _matrix(access)
+    matrix, historical = _matrix(access, decision_id)
     body = sheets.matrix_xlsx(matrix, historical=historical)
     return _download(body, XLSX, _filename(matrix, historical, "xlsx"))

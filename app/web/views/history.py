@@ -3,32 +3,26 @@ the matrix "as of" a change or a date and time, and comparing two points."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from app.db.models import Role
-from app.domain.errors import NotFound
+from app.domain.policy import Action
 from app.services import criteria as criteria_service
 from app.services import decisions as decision_service
 from app.services import history
 from app.services import options as option_service
-from app.services.matrix import Matrix
+from app.services.matrix import Matrix, Method
 from app.web.access import Access, load_decision
 from app.web.htmx import is_htmx, make_response
-from app.web.params import int_arg
+from app.web.params import int_arg, method_arg
+from app.web.presenters import history as presenter
 from app.web.transaction import get_session
 
 bp = Blueprint("history", __name__, url_prefix="/decisions/<int:decision_id>/history")
-
-
-def _method() -> Any:
-    method = request.args.get("method") or None
-    if method not in (None, "mean", "median"):
-        abort(400, "method must be mean or median.")
-    return method
 
 
 def _datetime_arg(name: str) -> datetime | None:
@@ -57,14 +51,11 @@ def local_input(value: datetime | None) -> str:
 
 
 def _filters() -> history.FeedFilter:
-    kind = request.args.get("kind") or None
-    if kind is not None and kind not in history.KINDS:
-        abort(400, "Unknown kind of change.")
     return history.FeedFilter(
         actor_id=int_arg("person"),
         option_id=int_arg("option"),
         criterion_id=int_arg("criterion"),
-        kind=kind,
+        kind=request.args.get("kind") or None,
     )
 
 
@@ -86,7 +77,7 @@ def feed(decision_id: int) -> ResponseReturnValue:
     page = history.feed_page(
         session=db,
         decision=access.decision,
-        viewer_id=access.user.id,
+        viewer_id=access.user_id,
         filters=filters,
         before=int_arg("before"),
     )
@@ -103,9 +94,9 @@ def feed(decision_id: int) -> ResponseReturnValue:
     context = {
         "access": access,
         "decision": access.decision,
-        "page": page,
+        "page": presenter.entries(page),
         "more_url": more_url,
-        "kinds": history.KINDS,
+        "kinds": presenter.KIND_LABELS,
         "filters": filters,
     }
     if is_htmx() and request.args.get("before"):
@@ -128,18 +119,13 @@ def feed(decision_id: int) -> ResponseReturnValue:
 
 def timeline_context(access: Access, option_id: int, before: int | None = None) -> dict[str, Any]:
     """What the option page's history section needs (also used by the option detail view)."""
-    db = get_session()
-    option = option_service.get_option(
-        session=db, decision_id=access.decision.id, option_id=option_id
-    )
     page = history.option_timeline(
-        session=db,
+        session=get_session(),
         decision=access.decision,
         option_id=option_id,
-        viewer_id=access.user.id,
+        viewer_id=access.user_id,
         before=before,
     )
-    history.mark_restorable(page.entries, option)
     more_url = (
         url_for(
             "history.option_timeline",
@@ -150,16 +136,17 @@ def timeline_context(access: Access, option_id: int, before: int | None = None) 
         if page.next_before
         else None
     )
-    return {"timeline": page, "timeline_more_url": more_url, "kinds": history.KINDS}
+    return {
+        "timeline": presenter.entries(page),
+        "timeline_more_url": more_url,
+        "kinds": presenter.KIND_LABELS,
+    }
 
 
 @bp.get("/options/<int:option_id>")
 def option_timeline(decision_id: int, option_id: int) -> ResponseReturnValue:
     access = load_decision(decision_id)
-    try:
-        context = timeline_context(access, option_id, int_arg("before"))
-    except NotFound as exc:
-        abort(404, exc.message)
+    context = timeline_context(access, option_id, int_arg("before"))
     if is_htmx():
         return make_response(
             render_template(
@@ -168,7 +155,7 @@ def option_timeline(decision_id: int, option_id: int) -> ResponseReturnValue:
                 decision=access.decision,
                 page=context["timeline"],
                 more_url=context["timeline_more_url"],
-                kinds=history.KINDS,
+                kinds=presenter.KIND_LABELS,
                 in_timeline=True,
             )
         )
@@ -178,24 +165,17 @@ def option_timeline(decision_id: int, option_id: int) -> ResponseReturnValue:
 
 @bp.post("/options/<int:option_id>/restore")
 def restore_text(decision_id: int, option_id: int) -> ResponseReturnValue:
-    access = load_decision(decision_id, Role.FACILITATOR)
-    db = get_session()
+    access = load_decision(decision_id, Action.RESTORE_OPTION_TEXT)
     revision_id = int_arg("revision")
     if revision_id is None:
         abort(400, "Choose the change whose text to restore.")
-    try:
-        revision = history.option_text_revision(
-            session=db, decision_id=decision_id, option_id=option_id, revision_id=revision_id
-        )
-        option_service.restore_text(
-            session=db,
-            decision_id=decision_id,
-            option_id=option_id,
-            actor_id=access.user.id,
-            state=history.text_of(revision.after),
-        )
-    except NotFound as exc:
-        abort(404, exc.message)
+    history.restore_option_text(
+        session=get_session(),
+        decision_id=decision_id,
+        option_id=option_id,
+        revision_id=revision_id,
+        actor_id=access.user_id,
+    )
     target = url_for("options.detail", decision_id=decision_id, option_id=option_id) + "#history"
     if is_htmx():
         response = make_response("", 200)
@@ -209,39 +189,36 @@ def restore_text(decision_id: int, option_id: int) -> ResponseReturnValue:
 # --------------------------------------------------------------------------------------------
 
 
-def _resolve_point(access: Access, revision_name: str, at_name: str | None = None) -> int | None:
-    db = get_session()
+def _resolve_point(decision_id: int, revision_name: str, at_name: str | None = None) -> int | None:
     revision = int_arg(revision_name)
     when = _datetime_arg(at_name) if at_name else None
     if revision is None and when is not None:
-        revision = history.revision_at(session=db, decision_id=access.decision.id, when=when)
+        revision = history.revision_at(session=get_session(), decision_id=decision_id, when=when)
         if revision is None:
             abort(404, "Nothing had been recorded in this decision by that date and time.")
     return revision
 
 
 def _matrix_at(
-    access: Access, revision: int, *, round_number: int | None = None, method: Any = None
+    access: Access,
+    decision_id: int,
+    revision: int,
+    *,
+    round_number: int | None,
+    method: Method | None,
 ) -> tuple[history.DecisionState, Matrix]:
-    db = get_session()
-    try:
-        state = history.load_state(session=db, decision_id=access.decision.id, revision=revision)
-        matrix = history.matrix_as_of(
-            session=db,
-            decision=access.decision,
-            state=state,
-            viewer_id=access.user.id,
-            role=access.role,
-            round_number=round_number,
-            method=method,
-            hidden_now=history.hidden_rounds(session=db, decision=access.decision),
-        )
-    except NotFound as exc:
-        abort(404, exc.message)
-    return state, matrix
+    return history.matrix_at(
+        session=get_session(),
+        decision=access.decision,
+        revision=revision,
+        viewer_id=access.user_id,
+        role=access.role,
+        round_number=round_number,
+        method=method,
+    )
 
 
-def historical_url_for(decision_id: int, revision: int) -> Any:
+def historical_url_for(decision_id: int, revision: int) -> Callable[..., str]:
     """``url_for`` for the shared matrix partials in a historical view: a cell's "Details"
     opens the cell as it stood at ``revision`` instead of the live cell."""
 
@@ -264,15 +241,15 @@ def historical_url_for(decision_id: int, revision: int) -> Any:
 @bp.get("/as-of")
 def as_of(decision_id: int) -> ResponseReturnValue:
     access = load_decision(decision_id)
-    db = get_session()
-    latest = history.latest_revision_id(session=db, decision_id=decision_id)
-    revision = _resolve_point(access, "revision", "at")
+    latest = history.latest_revision_id(session=get_session(), decision_id=decision_id)
+    revision = _resolve_point(decision_id, "revision", "at")
     if revision is None:
         if latest is None:
             abort(404, "Nothing has been recorded in this decision yet.")
         return redirect(url_for("history.as_of", decision_id=decision_id, revision=latest))
-    state, matrix = _matrix_at(access, revision, round_number=int_arg("round"), method=_method())
-    past_options = history.state_options(state)
+    state, matrix = _matrix_at(
+        access, decision_id, revision, round_number=int_arg("round"), method=method_arg()
+    )
     return make_response(
         render_template(
             "history/as_of.html",
@@ -281,7 +258,7 @@ def as_of(decision_id: int) -> ResponseReturnValue:
             live_decision=access.decision,
             m=matrix,
             state=state,
-            past_options=past_options,
+            past_options=history.state_options(state),
             latest=latest,
             requested=revision,
             at_input=local_input(state.at),
@@ -296,7 +273,9 @@ def as_of_cell(decision_id: int, option_id: int, criterion_id: int) -> ResponseR
     revision = int_arg("revision")
     if revision is None:
         abort(400, "revision is required.")
-    _state, matrix = _matrix_at(access, revision, round_number=int_arg("round"), method=_method())
+    _state, matrix = _matrix_at(
+        access, decision_id, revision, round_number=int_arg("round"), method=method_arg()
+    )
     cell = matrix.cell_context(option_id, criterion_id)
     if cell is None:
         abort(404, "That cell was not in the matrix at that point.")
@@ -313,25 +292,29 @@ def compare(decision_id: int) -> ResponseReturnValue:
     latest = history.latest_revision_id(session=db, decision_id=decision_id)
     if latest is None:
         abort(404, "Nothing has been recorded in this decision yet.")
-    point_a = _resolve_point(access, "from", "from_at")
-    point_b = _resolve_point(access, "to", "to_at") or latest
+    point_a = _resolve_point(decision_id, "from", "from_at")
+    point_b = _resolve_point(decision_id, "to", "to_at") or latest
     if point_a is None:
         abort(400, "Choose the earlier point to compare (a change number or a date and time).")
-    method = _method()
+    method = method_arg()
     round_number = int_arg("round")
-    state_a, matrix_a = _matrix_at(access, point_a, round_number=round_number, method=method)
-    state_b, matrix_b = _matrix_at(access, point_b, round_number=round_number, method=method)
+    state_a, matrix_a = _matrix_at(
+        access, decision_id, point_a, round_number=round_number, method=method
+    )
+    state_b, matrix_b = _matrix_at(
+        access, decision_id, point_b, round_number=round_number, method=method
+    )
     names = history.load_names(session=db, decision_id=decision_id)
-    comparison = history.compare(matrix_a, matrix_b, names)
     return make_response(
         render_template(
             "history/compare.html",
             access=access,
             decision=access.decision,
-            c=comparison,
+            c=history.compare(matrix_a, matrix_b, names),
             state_a=state_a,
             state_b=state_b,
             latest=latest,
             round_number=round_number,
+            value_text=presenter.value_text,
         )
     )

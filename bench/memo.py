@@ -134,6 +134,7 @@ def main() -> None:
     from app.db.uow import unit_of_work
     from app.services import memos as memo_service
     from app.services.demo import seed
+    from app.web.print import MEMO_PRINTER, render_memo_html
     from tests.factories import make_user
 
     app = create_app(
@@ -188,7 +189,7 @@ def main() -> None:
             assert row is not None
             snapshot = {**row.snapshot, "snapshot_sha256": row.snapshot_sha256}
             pdf = bytes(row.pdf)
-        html = memo.render_html(snapshot)
+        html = render_memo_html(snapshot)
         again = memo.html_to_pdf(html)  # warm-up, and the same bytes as issued
         assert again == pdf, "WeasyPrint alone did not reproduce the issued PDF"
         form_data = memo_service.parse_form(form)
@@ -197,7 +198,11 @@ def main() -> None:
         def snap(decision: int = decision_id, by: User = issuer, data: Any = form_data) -> None:
             with app.app_context():
                 memo_service.read_snapshot(
-                    engine=get_engine(), decision_id=decision, issuer=by, form=data
+                    engine=get_engine(),
+                    decision_id=decision,
+                    issuer=by,
+                    form=data,
+                    printer=MEMO_PRINTER,
                 )
 
         issue_times, weasy_times, snapshot_times = [], [], []

@@ -1,13 +1,15 @@
-"""Decision memos: snapshot (plain data) → HTML (print template) → PDF (WeasyPrint).
+"""HTML → PDF with WeasyPrint, for decision memos: a time-bound worker process and a
+restricted URL fetcher.
 
-The snapshot is the only input: the same snapshot always renders the same HTML, and the same
-HTML the same PDF. Building a snapshot from the database lives in ``app.services.memos``.
+The same HTML always renders the same PDF. The memo's HTML comes from its print templates
+(``app.web.print``); issuing, which ties snapshot, HTML, PDF and storage together, is
+``app.services.memos``.
 
 Safety. WeasyPrint fetches through :class:`MemoURLFetcher`, which serves only our own static
 files (memo.css and the bundled fonts) on a virtual origin, plus ``data:`` URLs. Every other
 URL — http(s), ``file:``, anything named in user text or CSS ``url()`` — is refused before
-any connection or file is opened, so there is nothing to redirect either. User text is
-escaped by Jinja and Markdown is sanitised without links or images.
+any connection or file is opened, so there is nothing to redirect either. (Before that, the
+print templates escape user text and render Markdown without links or images.)
 
 Time bound. PDFs are rendered by one long-lived worker process per application process:
 WeasyPrint is imported and its fonts warmed once, and a render that overruns its time limit
@@ -20,7 +22,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import functools
-import math
 import os
 import select
 import subprocess
@@ -28,26 +29,17 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from markupsafe import Markup
-
-from app.adapters.markdown import render_markdown
 from app.config import ROOT
 
 STATIC_DIR = Path(ROOT, "static").resolve()
-TEMPLATES_DIR = Path(ROOT, "templates")
 ASSET_ORIGIN = "https://memo-assets.invalid"
 PDF_ASSET_BASE = f"{ASSET_ORIGIN}/static/"
 """Where the PDF's HTML finds memo.css and the fonts; only :class:`MemoURLFetcher` answers."""
 SERVED_SUFFIXES = {".css": "text/css", ".ttf": "font/ttf", ".svg": "image/svg+xml"}
-SECTIONS = ("chart", "disagreements", "robustness")
-"""Optional sections a facilitator may leave out; all others are always present."""
 
 
 class MemoRenderError(Exception):
@@ -307,224 +299,3 @@ def render_pdf(html: str, *, timeout: float, cache_dir: str | None = None) -> by
     if not pdf.startswith(b"%PDF-"):
         raise MemoRenderError("The renderer returned something that is not a PDF.")
     return pdf
-
-
-# --------------------------------------------------------------------------------------------
-# Snapshot → HTML
-# --------------------------------------------------------------------------------------------
-
-
-def pct(value: float | None, digits: int = 0) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    return f"{value * 100:.{digits}f} %"
-
-
-def num(value: float | None, digits: int = 1) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    return f"{value:.{digits}f}"
-
-
-def prob(value: float | None) -> str:
-    """A probability as a reader wants it: "0 %", "< 1 %", "37 %", "> 99 %", "100 %"."""
-    if value is None:
-        return "–"
-    if value <= 0:
-        return "0 %"
-    if value < 0.005:
-        return "< 1 %"
-    if value >= 1:
-        return "100 %"
-    if value > 0.995:
-        return "> 99 %"
-    return f"{value * 100:.0f} %"
-
-
-def score_text(value: float | None) -> str:
-    """A score as people write it: 4, 3.5."""
-    if value is None:
-        return "–"
-    return f"{value:g}" if float(value).is_integer() else f"{value:.1f}"
-
-
-@functools.cache
-def _environment() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(str(TEMPLATES_DIR)),
-        autoescape=select_autoescape(default=True, default_for_string=True),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=False,
-    )
-    env.filters["markdown"] = lambda text: render_markdown(text, links=False)
-    env.filters["pct"] = pct
-    env.filters["num"] = num
-    env.filters["score"] = score_text
-    env.filters["prob"] = prob
-    env.filters["group_hash"] = group_hash
-    return env
-
-
-def group_hash(value: str, size: int = 16) -> Markup:
-    """A long hash in groups with break opportunities, so it wraps in narrow columns."""
-    from markupsafe import escape
-
-    return Markup("<wbr>").join(escape(value[i : i + size]) for i in range(0, len(value), size))
-
-
-def render_html(snapshot: dict[str, Any], *, asset_base: str = PDF_ASSET_BASE) -> str:
-    """The memo's HTML for ``snapshot``; ``asset_base`` is where memo.css is found."""
-    view = memo_view(snapshot)
-    return (
-        _environment()
-        .get_template("memo/memo.html")
-        .render(s=snapshot, v=view, asset_base=asset_base)
-    )
-
-
-# --------------------------------------------------------------------------------------------
-# View model: what the template needs, derived from the snapshot alone
-# --------------------------------------------------------------------------------------------
-
-CHART_WIDTH = 170.0  # mm, the text block of an A4 page with 20 mm margins
-CHART_ROWS_PER_FIGURE = 18
-ROW_HEIGHT = 11.0
-BAR_HEIGHT = 5.2
-BAR_WIDTH = 148.0
-AXIS_HEIGHT = 6.0
-
-
-@dataclass(frozen=True)
-class Fill:
-    """One criterion's look in the chart: a grey or a pattern, legible in black and white."""
-
-    kind: str  # solid, hatch, back, cross, dots, hlines, vlines
-    ground: str
-    ink: str
-
-    @property
-    def label_on_dark(self) -> bool:
-        return self.kind == "solid" and self.ground in DARK
-
-
-DARK = {"#2b2b2b", "#555555", "#6e6e6e"}
-FILLS = [
-    Fill("solid", "#2b2b2b", "#2b2b2b"),
-    Fill("hatch", "#ffffff", "#2b2b2b"),
-    Fill("solid", "#a8a8a8", "#a8a8a8"),
-    Fill("dots", "#ffffff", "#2b2b2b"),
-    Fill("solid", "#6e6e6e", "#6e6e6e"),
-    Fill("cross", "#ffffff", "#3a3a3a"),
-    Fill("solid", "#d6d6d6", "#d6d6d6"),
-    Fill("back", "#c4c4c4", "#2b2b2b"),
-    Fill("hlines", "#ffffff", "#2b2b2b"),
-    Fill("solid", "#555555", "#555555"),
-    Fill("vlines", "#e2e2e2", "#2b2b2b"),
-    Fill("dots", "#a8a8a8", "#1a1a1a"),
-    Fill("hatch", "#d6d6d6", "#555555"),
-    Fill("solid", "#8c8c8c", "#8c8c8c"),
-    Fill("cross", "#c4c4c4", "#1a1a1a"),
-    Fill("back", "#ffffff", "#555555"),
-]
-
-
-def fill_for(index: int) -> Fill:
-    return FILLS[index % len(FILLS)]
-
-
-def _shorten(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def memo_view(snapshot: dict[str, Any]) -> dict[str, Any]:
-    """Lookups, ordering and chart geometry for the template (pure function of the snapshot)."""
-    options = {o["id"]: o for o in snapshot["options"]}
-    criteria = snapshot["criteria"]
-    rows = snapshot["matrix"]["rows"]
-    ranked = sorted(
-        rows,
-        key=lambda r: (r["rank"] is None, r["rank"] or 0, options[r["option_id"]]["position"]),
-    )
-    fills = [fill_for(j) for j in range(len(criteria))]
-    generated = datetime.fromisoformat(snapshot["generated_at"])
-    analysts = snapshot["analysts"]
-    return {
-        "options": options,
-        "criteria_by_id": {c["id"]: c for c in criteria},
-        "ranked": ranked,
-        "active": [o for o in snapshot["options"] if o["status"] == "active"],
-        "withdrawn": [o for o in snapshot["options"] if o["status"] != "active"],
-        "fills": fills,
-        "figures": _chart_figures(ranked, criteria, options),
-        "date": f"{generated.day} {generated:%B %Y}",
-        "generated": generated.strftime("%Y-%m-%d %H:%M:%S UTC"),
-        "created_w3c": generated.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "contested_count": sum(1 for r in rows for c in r["cells"] if c["contested"]),
-        "analyst_count": len(analysts),
-        "include": set(snapshot["memo"]["sections"]),
-        "matrix_wide": len(criteria) > 8,
-        "partial": any(
-            r["total"] is not None and r["completeness"] is not None and r["completeness"] < 1
-            for r in rows
-        ),
-    }
-
-
-def _chart_figures(
-    ranked: list[dict[str, Any]], criteria: list[dict[str, Any]], options: dict[int, Any]
-) -> list[dict[str, Any]]:
-    """Rows of stacked bars, split into figures that each fit on a page."""
-    scored = [r for r in ranked if r["total"] is not None]
-    figures = []
-    for start in range(0, len(scored), CHART_ROWS_PER_FIGURE):
-        chunk = scored[start : start + CHART_ROWS_PER_FIGURE]
-        bars = []
-        for i, row in enumerate(chunk):
-            y = AXIS_HEIGHT + i * ROW_HEIGHT
-            x = 0.0
-            segments = []
-            for j, cell in enumerate(row["cells"]):
-                points = cell["contribution"]
-                if not points or points <= 0:
-                    continue
-                width = BAR_WIDTH * points / 100.0
-                segments.append(
-                    {
-                        "x": round(x, 3),
-                        "width": round(width, 3),
-                        "fill": j,
-                        "code": criteria[j]["code"],
-                        "label": width >= 6.5,
-                        "points": points,
-                    }
-                )
-                x += width
-            title = options[row["option_id"]]["title"]
-            bars.append(
-                {
-                    "y": y,
-                    "title": _shorten(f"{row['rank']}. {title}", 95),
-                    "total": row["total"],
-                    "end": round(x, 3),
-                    "segments": segments,
-                }
-            )
-        height = AXIS_HEIGHT + len(chunk) * ROW_HEIGHT + 1.0
-        figures.append(
-            {
-                "bars": bars,
-                "height": round(height, 3),
-                "first": start + 1,
-                "last": start + len(chunk),
-                "ticks": [{"x": BAR_WIDTH * t / 100, "label": t} for t in (0, 25, 50, 75, 100)],
-            }
-        )
-    return figures
-
-
-def memo_filename(snapshot_or_decision_id: int, memo_id: int | None = None) -> str:
-    suffix = f"-{memo_id}" if memo_id is not None else ""
-    return f"decision-{snapshot_or_decision_id}-memo{suffix}.pdf"

@@ -1,7 +1,9 @@
 """``flask --app app render-memo <decision-id> -o memo.pdf [--html]``: a memo for automation.
 
 Renders the decision's current matrix exactly as the app would issue it, but stores nothing:
-issue memos from the app to archive them in the decision's memo register.
+issue memos from the app to archive them in the decision's memo register. The memo's words
+and print templates are the application's (its :class:`~app.services.memos.MemoPrinter`, set
+up with the web pages), so the command prints what the app would.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
+from sqlmodel import col
 
-from app.adapters import pdf as memo
+from app.adapters.pdf import PDF_ASSET_BASE
 from app.db.engine import get_engine
 from app.db.models import Decision, Role, User
 from app.db.uow import unit_of_work
@@ -54,7 +57,7 @@ from app.services.matrix import build_matrix
     "--section",
     "sections",
     multiple=True,
-    type=click.Choice(memo.SECTIONS),
+    type=click.Choice(memo_service.SECTIONS),
     help="Optional section to include (repeatable; default: all).",
 )
 @click.option(
@@ -76,13 +79,16 @@ def render_memo_command(
     username: str | None,
 ) -> None:
     """Render a decision memo to OUTPUT (PDF, or the HTML with --html). Nothing is stored."""
+    printer = current_app.extensions.get(memo_service.PRINTER_EXTENSION)
+    if not isinstance(printer, memo_service.MemoPrinter):
+        raise click.ClickException("This application does not print memos.")
     with unit_of_work(write=False) as session:
         decision = session.get(Decision, decision_id)
         if decision is None:
             raise click.ClickException(f"Decision {decision_id} does not exist.")
         issuer = None
         if username:
-            issuer = session.scalar(select(User).where(User.username == username))
+            issuer = session.scalar(select(User).where(col(User.username) == username))
             if issuer is None:
                 raise click.ClickException(f"No user named {username!r}.")
             session.expunge(issuer)
@@ -98,19 +104,24 @@ def render_memo_command(
                 "from_line": from_line or defaults["from_line"],
                 "subject": subject or defaults["subject"],
                 "bottom_line": bottom_line or defaults["bottom_line"] or "See the analysis below.",
-                "sections": list(sections) if sections else list(memo.SECTIONS),
+                "sections": list(sections) if sections else list(memo_service.SECTIONS),
             }
         )
         snapshot = memo_service.read_snapshot(
-            engine=get_engine(), decision_id=decision_id, issuer=issuer, form=form
+            engine=get_engine(),
+            decision_id=decision_id,
+            issuer=issuer,
+            form=form,
+            printer=printer,
         )
         if as_html:
-            html = memo_service.preview_html(snapshot, asset_base=memo.PDF_ASSET_BASE)
+            html = memo_service.preview_html(snapshot, printer=printer, asset_base=PDF_ASSET_BASE)
             output.write_text(html, encoding="utf-8")
             click.echo(f"Wrote {output} (HTML, {len(html.encode()):,} bytes).")
             return
         rendered = memo_service.render_snapshot(
             snapshot,
+            printer=printer,
             timeout=float(current_app.config.get("MEMO_RENDER_TIMEOUT", 60)),
             cache_dir=os.path.join(current_app.instance_path, "cache"),
         )

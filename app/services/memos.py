@@ -4,30 +4,32 @@ Issuing is three steps, none holding a write lock while WeasyPrint works:
 
 1. ``take_snapshot`` reads everything the memo says in **one read transaction** (REPEATABLE
    READ on PostgreSQL; a WAL read snapshot on SQLite) into plain JSON-able data. The matrix
-   part comes from ``build_matrix`` — the same numbers the matrix page shows.
-2. ``app.adapters.pdf`` renders the snapshot to HTML and the HTML to PDF within a time bound.
+   part comes from :func:`app.services.matrix_data.matrix_data` — the same numbers the
+   matrix page and the API show.
+2. The snapshot is rendered to HTML by the caller's :class:`MemoPrinter` (the print
+   templates belong to the web layer) and the HTML to PDF by ``app.adapters.pdf`` within a
+   time bound.
 3. ``store_memo`` writes the PDF bytes, their SHA-256 and the snapshot in one transaction.
 
 A failed or overrunning render raises before step 3, so nothing is stored. Issued memos are
-never changed or deleted (the database refuses UPDATE and DELETE on the table).
+never changed or deleted (the database refuses UPDATE and DELETE on the table). Nothing here
+commits: :func:`issue_memo` reads in ``consistent_read`` and stores in ``unit_of_work``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError, field_validator
 from sqlalchemy import Engine, select
-from sqlalchemy.orm import defer
-from sqlmodel import Field, Session, SQLModel
+from sqlmodel import Field, Session, SQLModel, col
 
-from app.adapters import pdf as memo
+from app.adapters import pdf
 from app.config import VERSION
 from app.db.models import Decision, Memo, Role, User
 from app.db.uow import consistent_read, unit_of_work
@@ -35,9 +37,15 @@ from app.domain.errors import InvalidInput, NotFound, ServiceError
 from app.services import robustness
 from app.services.decisions import list_members
 from app.services.matrix import Matrix, analyst_letter, build_matrix, group_visible
+from app.services.matrix_data import matrix_data, snapshot_matrix
 from app.services.options import list_options
+from app.services.robustness import Robustness
 
 SNAPSHOT_FORMAT = 1
+SECTIONS = ("chart", "disagreements", "robustness")
+"""Optional sections a facilitator may leave out; all others are always present."""
+PRINTER_EXTENSION = "options_matrix.memo_printer"
+"""Where an application keeps its :class:`MemoPrinter` (``app.extensions``)."""
 BOTTOM_LINE_MAX = 10_000
 LINE_MAX = 300
 
@@ -50,6 +58,16 @@ class MemoRefused(ServiceError):
 
 class MemoRenderFailed(ServiceError):
     status = 503
+
+
+@dataclass(frozen=True)
+class MemoPrinter:
+    """A memo's words and layout, owned by the web layer: ``robustness_section`` words the
+    figures for the snapshot (which keeps the words, so a memo always reads the same);
+    ``render_html(snapshot, asset_base)`` renders a snapshot with its ``snapshot_sha256``."""
+
+    robustness_section: Callable[[Robustness | None], dict[str, Any] | None]
+    render_html: Callable[[dict[str, Any], str], str]
 
 
 class MemoForm(SQLModel):
@@ -68,10 +86,10 @@ class MemoForm(SQLModel):
     @field_validator("sections")
     @classmethod
     def _known_sections(cls, value: list[str]) -> list[str]:
-        unknown = set(value) - set(memo.SECTIONS)
+        unknown = set(value) - set(SECTIONS)
         if unknown:
             raise ValueError(f"unknown section {sorted(unknown)[0]!r}")
-        return [s for s in memo.SECTIONS if s in value]
+        return [s for s in SECTIONS if s in value]
 
 
 LABELS = {
@@ -112,7 +130,7 @@ def default_form(decision: Decision, user: User, matrix: Matrix | None) -> dict[
         "from_line": user.display_name,
         "subject": f"{decision.title}: options and recommendation"[:LINE_MAX],
         "bottom_line": draft_bottom_line(matrix) if matrix is not None else "",
-        "sections": list(memo.SECTIONS),
+        "sections": list(SECTIONS),
     }
 
 
@@ -136,19 +154,6 @@ def draft_bottom_line(matrix: Matrix) -> str:
     return text + "."
 
 
-# --------------------------------------------------------------------------------------------
-# Snapshot
-# --------------------------------------------------------------------------------------------
-
-
-def _f(value: Any) -> float | None:
-    """A JSON-safe float (no NaN, which PostgreSQL's JSON refuses)."""
-    if value is None:
-        return None
-    number = float(value)
-    return None if math.isnan(number) or math.isinf(number) else number
-
-
 def canonical_json(data: Any) -> bytes:
     return json.dumps(
         data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
@@ -165,12 +170,18 @@ def read_snapshot(
     decision_id: int,
     issuer: User | None,
     form: MemoForm,
+    printer: MemoPrinter,
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """``take_snapshot`` in a session and transaction of its own, read-only."""
     with consistent_read(engine) as session:
         return take_snapshot(
-            session=session, decision_id=decision_id, issuer=issuer, form=form, now=now
+            session=session,
+            decision_id=decision_id,
+            issuer=issuer,
+            form=form,
+            printer=printer,
+            now=now,
         )
 
 
@@ -180,6 +191,7 @@ def take_snapshot(
     decision_id: int,
     issuer: User | None,
     form: MemoForm,
+    printer: MemoPrinter,
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Everything the memo says, as plain data. Refuses a blind round that is not revealed."""
@@ -191,77 +203,17 @@ def take_snapshot(
         session=session, decision=decision, viewer_id=viewer_id, role=Role.FACILITATOR
     )
     check_issuable(decision, matrix)
-    members = list_members(session=session, decision_id=decision.id)
+    members = list_members(session=session, decision_id=decision_id)
     names = {u.id: u.display_name for _, u in members}
     analyst_ids = [u.id for m, u in members if m.role == Role.ANALYST.value]
     labels = {
         uid: (names[uid] if decision.name_analysts_in_memo else f"Analyst {analyst_letter(k)}")
         for k, uid in enumerate(analyst_ids)
     }
-    all_options = list_options(session=session, decision_id=decision.id, include_withdrawn=True)
-    criteria = matrix.criteria
+    all_options = list_options(session=session, decision_id=decision_id, include_withdrawn=True)
     generated = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
-
-    rows = []
-    for o in matrix.options:
-        cells = []
-        for c in criteria:
-            cell = matrix.cells[(o.id, c.id)]
-            cells.append(
-                {
-                    "criterion_id": c.id,
-                    "value": _f(cell.value),
-                    "std": _f(cell.std),
-                    "min": _f(cell.min),
-                    "max": _f(cell.max),
-                    "count": cell.count,
-                    "contested": cell.contested,
-                    "contribution": _f(matrix.contributions.get((o.id, c.id))),
-                }
-            )
-        rows.append(
-            {
-                "option_id": o.id,
-                "total": _f(matrix.totals.get(o.id)),
-                "rank": matrix.ranks.get(o.id),
-                "completeness": _f(matrix.completeness.get(o.id)),
-                "cells": cells,
-            }
-        )
-
-    disagreements = []
-    for o in matrix.options:
-        for c in criteria:
-            cell = matrix.cells[(o.id, c.id)]
-            if not cell.contested:
-                continue
-            disagreements.append(
-                {
-                    "option_id": o.id,
-                    "criterion_id": c.id,
-                    "value": _f(cell.value),
-                    "min": _f(cell.min),
-                    "max": _f(cell.max),
-                    "scores": [
-                        {
-                            "analyst": labels.get(s.analyst_id, "Analyst"),
-                            "value": _f(s.value),
-                            "not_applicable": s.not_applicable,
-                            "rationale": s.rationale,
-                        }
-                        for s in cell.scores or []
-                    ],
-                }
-            )
-    rank_of = {o.id: matrix.ranks.get(o.id) for o in matrix.options}
-    position = {o.id: i for i, o in enumerate(matrix.options)}
-    disagreements.sort(
-        key=lambda d: (
-            -((d["max"] or 0) - (d["min"] or 0)),
-            rank_of[d["option_id"]] or 10**6,
-            position[d["option_id"]],
-        )
-    )
+    data = matrix_data(matrix)
+    part = snapshot_matrix(data, labels)
 
     return {
         "format": SNAPSHOT_FORMAT,
@@ -292,12 +244,12 @@ def take_snapshot(
             "name_analysts": decision.name_analysts_in_memo,
         },
         "round": {
-            "number": matrix.round.number,
-            "revealed": matrix.revealed,
-            "rounds": len(matrix.rounds),
+            "number": data["round"],
+            "revealed": data["revealed"],
+            "rounds": data["rounds"],
         },
-        "revision": matrix.revision,
-        "method": matrix.method,
+        "revision": data["revision"],
+        "method": data["method"],
         "analysts": [labels[uid] for uid in analyst_ids],
         "options": [
             {
@@ -310,22 +262,18 @@ def take_snapshot(
             }
             for i, o in enumerate(all_options)
         ],
-        "criteria": [
-            {
-                "id": c.id,
-                "code": f"C{j + 1}",
-                "name": c.name,
-                "description": c.description,
-                "direction": c.direction,
-                "weight": _f(c.weight),
-                "share": _f(matrix.weights[j]) if matrix.weights else None,
-            }
-            for j, c in enumerate(criteria)
-        ],
-        "matrix": {"rows": rows},
-        "disagreements": disagreements,
+        "criteria": part["criteria"],
+        "matrix": {"rows": part["rows"]},
+        "disagreements": part["disagreements"],
         "robustness": (
-            robustness_section(session=session, decision=decision, viewer_id=viewer_id)
+            printer.robustness_section(
+                robustness.compute(
+                    session=session,
+                    decision=decision,
+                    viewer_id=viewer_id,
+                    role=Role.FACILITATOR,
+                )
+            )
             if "robustness" in form.sections
             else None
         ),
@@ -346,59 +294,6 @@ def check_issuable(decision: Decision, matrix: Matrix) -> None:
         )
 
 
-# --------------------------------------------------------------------------------------------
-# Robustness: the decision page's figures (app.services.robustness), fixed seed
-# --------------------------------------------------------------------------------------------
-
-
-def robustness_section(
-    *, session: Session, decision: Decision, viewer_id: int
-) -> dict[str, Any] | None:
-    """Chance of ranking first and weight sensitivity, with the robustness panel's default
-    settings (so the memo and the decision page agree); seeded, hence reproducible."""
-    r = robustness.compute(
-        session=session, decision=decision, viewer_id=viewer_id, role=Role.FACILITATOR
-    )
-    if r is None:
-        return None
-    if not r.ready:
-        return {"ready": False, "note": r.note}
-    sensitivity = sorted(
-        r.sensitivity,
-        key=lambda c: (c.smallest_change is None, c.smallest_change or 0.0, c.name),
-    )
-    tie = [x for x in r.sentences if x not in {c.sentence for c in r.sensitivity}]
-    return {
-        "ready": True,
-        "note": None,
-        "samples": r.settings.samples,
-        "seed": r.settings.seed,
-        "weights": r.settings.weights_described,
-        "first": [{"option_id": o.option_id, "p": _f(o.first)} for o in r.by_first],
-        "headline": r.most_sensitive,
-        "ties": tie,
-        "sensitivity": [
-            {
-                "criterion_id": c.criterion_id,
-                "smallest_change": _f(c.smallest_change),
-                "text": c.sentence,
-            }
-            for c in sensitivity
-        ],
-        "methods": {
-            "weighted_sum_top": r.weighted_sum_top,
-            "topsis_top": r.topsis_top,
-            "agree": r.topsis_agrees,
-            "topsis_excluded": r.topsis_excluded,
-        },
-    }
-
-
-# --------------------------------------------------------------------------------------------
-# Issue, list, read
-# --------------------------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class Rendered:
     snapshot: dict[str, Any]
@@ -407,29 +302,38 @@ class Rendered:
     pdf: bytes
 
 
+def with_digest(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """The snapshot as the memo prints it: with its own SHA-256."""
+    return {**snapshot, "snapshot_sha256": snapshot_digest(snapshot)}
+
+
+def preview_html(snapshot: dict[str, Any], *, printer: MemoPrinter, asset_base: str) -> str:
+    """The memo's HTML as it will be rendered, its assets found under ``asset_base``."""
+    return printer.render_html(with_digest(snapshot), asset_base)
+
+
 def render_snapshot(
-    snapshot: dict[str, Any], *, timeout: float, cache_dir: str | None = None
+    snapshot: dict[str, Any],
+    *,
+    printer: MemoPrinter,
+    timeout: float,
+    cache_dir: str | None = None,
 ) -> Rendered:
-    digest = snapshot_digest(snapshot)
-    html = memo.render_html({**snapshot, "snapshot_sha256": digest})
+    """HTML, then the PDF within ``timeout`` seconds, or :class:`MemoRenderFailed`."""
+    printed = with_digest(snapshot)
+    html = printer.render_html(printed, pdf.PDF_ASSET_BASE)
     try:
-        pdf = memo.render_pdf(html, timeout=timeout, cache_dir=cache_dir)
-    except memo.MemoRenderTimeout as exc:
+        document = pdf.render_pdf(html, timeout=timeout, cache_dir=cache_dir)
+    except pdf.MemoRenderTimeout as exc:
         raise MemoRenderFailed(
             f"{exc} Nothing was issued. Try again; if it keeps happening, leave out the "
             "optional sections or ask an administrator to raise MEMO_RENDER_TIMEOUT."
         ) from None
-    except memo.MemoRenderError as exc:
+    except pdf.MemoRenderError as exc:
         raise MemoRenderFailed(
             f"The memo could not be rendered ({exc}). Nothing was issued."
         ) from None
-    return Rendered(snapshot, digest, html, pdf)
-
-
-def preview_html(snapshot: dict[str, Any], *, asset_base: str) -> str:
-    return memo.render_html(
-        {**snapshot, "snapshot_sha256": snapshot_digest(snapshot)}, asset_base=asset_base
-    )
+    return Rendered(snapshot, printed["snapshot_sha256"], html, document)
 
 
 def store_memo(*, session: Session, rendered: Rendered) -> Memo:
@@ -459,32 +363,57 @@ def issue_memo(
     decision_id: int,
     issuer: User,
     form: MemoForm,
+    printer: MemoPrinter,
     timeout: float,
     cache_dir: str | None = None,
 ) -> Memo:
     """Snapshot (one read transaction), render (time-bound), store (one write transaction)."""
-    snapshot = read_snapshot(engine=engine, decision_id=decision_id, issuer=issuer, form=form)
-    rendered = render_snapshot(snapshot, timeout=timeout, cache_dir=cache_dir)
+    snapshot = read_snapshot(
+        engine=engine, decision_id=decision_id, issuer=issuer, form=form, printer=printer
+    )
+    rendered = render_snapshot(snapshot, printer=printer, timeout=timeout, cache_dir=cache_dir)
     with unit_of_work(engine=engine) as session:
         return store_memo(session=session, rendered=rendered)
 
 
-def list_memos(*, session: Session, decision_id: int) -> list[Memo]:
+@dataclass(frozen=True)
+class MemoEntry:
+    """One line of a decision's memo register (no PDF, no snapshot)."""
+
+    id: int
+    subject: str
+    issued_at: datetime
+    issued_by: int | None
+    round_number: int
+    revision_id: int | None
+    size: int
+    sha256: str
+
+
+def list_memos(*, session: Session, decision_id: int) -> list[MemoEntry]:
     """Newest first, without loading the PDFs or snapshots."""
-    stmt = (
-        select(Memo)
-        .where(Memo.decision_id == decision_id)
-        .options(defer(Memo.pdf), defer(Memo.snapshot))  # type: ignore[arg-type]
-        .order_by(Memo.id.desc())  # type: ignore[union-attr]
+    rows = session.execute(
+        select(
+            col(Memo.id),
+            col(Memo.subject),
+            col(Memo.issued_at),
+            col(Memo.issued_by),
+            col(Memo.round_number),
+            col(Memo.revision_id),
+            col(Memo.size),
+            col(Memo.sha256),
+        )
+        .where(col(Memo.decision_id) == decision_id)
+        .order_by(col(Memo.id).desc())
     )
-    return list(session.scalars(stmt))
+    return [MemoEntry(*row) for row in rows]
 
 
-def issuer_names(*, session: Session, memos: list[Memo]) -> dict[int, str]:
+def issuer_names(*, session: Session, memos: list[MemoEntry]) -> dict[int, str]:
     ids = {m.issued_by for m in memos if m.issued_by is not None}
     if not ids:
         return {}
-    users = session.scalars(select(User).where(User.id.in_(ids)))  # type: ignore[union-attr]
+    users = session.scalars(select(User).where(col(User.id).in_(ids)))
     return {u.id: u.display_name for u in users if u.id is not None}
 
 
@@ -499,8 +428,8 @@ class MemoFile:
 
 def memo_file(*, session: Session, decision_id: int, memo_id: int) -> MemoFile:
     row = session.execute(
-        select(Memo.pdf, Memo.sha256, Memo.issued_at).where(
-            Memo.id == memo_id, Memo.decision_id == decision_id
+        select(col(Memo.pdf), col(Memo.sha256), col(Memo.issued_at)).where(
+            col(Memo.id) == memo_id, col(Memo.decision_id) == decision_id
         )
     ).first()
     if row is None:
@@ -512,8 +441,8 @@ def memo_snapshot(
     *, session: Session, decision_id: int, memo_id: int
 ) -> tuple[dict[str, Any], str]:
     row = session.execute(
-        select(Memo.snapshot, Memo.snapshot_sha256).where(
-            Memo.id == memo_id, Memo.decision_id == decision_id
+        select(col(Memo.snapshot), col(Memo.snapshot_sha256)).where(
+            col(Memo.id) == memo_id, col(Memo.decision_id) == decision_id
         )
     ).first()
     if row is None:

@@ -17,6 +17,9 @@ so a view of the panel can be bookmarked and shared):
 
 Scores are sampled from the analysts' own scores for each cell
 (:func:`app.domain.analysis.sample_utilities`, via :func:`app.domain.analysis.run_smaa`).
+
+The figures are numbers only; their sentences, the panel's chart and the JSON shape are the
+web layer's (:mod:`app.web.presenters.robustness`).
 """
 
 from __future__ import annotations
@@ -26,8 +29,7 @@ import math
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
 
 import numpy as np
 from sqlmodel import Session
@@ -52,15 +54,6 @@ class Settings:
     samples: int = SAMPLES_DEFAULT
     band: float | None = None
     seed: int = SEED
-
-    @property
-    def weights_described(self) -> str:
-        """The weight sampling in plain words."""
-        if self.band is None:
-            return "weights drawn at random from every possible weighting"
-        if self.band == 0:
-            return "weights fixed at the agreed weights"
-        return f"each weight within ± {_points(self.band)} of the agreed weight"
 
 
 def parse_settings(args: Mapping[str, str]) -> Settings:
@@ -134,8 +127,8 @@ class CriterionRobustness:
     ``[lower, upper]`` (the other weights rescaled in proportion; all weights 0-1).
     ``below_option_id``/``above_option_id`` take over just below ``lower`` / just above
     ``upper`` (None when nothing takes over at that end). ``smallest_change`` is the smaller
-    distance to an end with a takeover (None if the top never changes). ``sentence`` says it in
-    plain English.
+    distance to an end with a takeover (None if the top never changes). ``sensitivity`` is the
+    analysis's own result, whose option numbers index :attr:`Robustness.titles`.
     """
 
     criterion_id: int
@@ -150,7 +143,7 @@ class CriterionRobustness:
     above_option_id: int | None
     above_option: str | None
     smallest_change: float | None
-    sentence: str
+    sensitivity: analysis.CriterionSensitivity
 
 
 @dataclass(frozen=True)
@@ -158,7 +151,8 @@ class Robustness:
     """Robustness of the ranking of one round, as the viewer may see it.
 
     ``ready`` is False (and ``note`` says why) when there is nothing to analyse yet: no
-    options, no criteria or no scores; the figure lists are then empty.
+    options, no criteria or no scores; the figure lists are then empty. ``titles`` are the
+    options' titles in the matrix's order, the order the analysis numbers options in.
     """
 
     decision_id: int
@@ -170,10 +164,9 @@ class Robustness:
     criteria: list[tuple[int, str, float]]  # (id, name, normalised weight)
     options: list[OptionRobustness]  # in weighted-sum rank order, unranked last
     ranks: int  # number of rank positions (= number of options)
+    titles: list[str]
     sensitivity: list[CriterionRobustness]
-    sentences: list[str]
-    most_sensitive: str | None  # a sentence naming the most sensitive criterion, if any
-    weighted_sum_top: list[str]
+    weighted_sum_top: list[str]  # more than one when options tie for first
     topsis_top: list[str]
     topsis_agrees: bool | None  # None when TOPSIS cannot rank (no option complete)
     topsis_excluded: list[str]  # options TOPSIS left out for missing cells
@@ -214,34 +207,30 @@ def compute(
     )
     if not m.group_visible:
         return None
-    base = {
-        "decision_id": decision.id,
-        "round_number": m.round.number,
-        "method": m.method,
-        "settings": settings,
-        "criteria": [(c.id, c.name, w) for c, w in zip(m.criteria, m.weights, strict=True)],
-    }
+    not_ready = Robustness(
+        decision_id=_id(decision.id),
+        round_number=m.round.number,
+        method=m.method,
+        settings=settings,
+        ready=False,
+        note=None,
+        criteria=[(_id(c.id), c.name, w) for c, w in zip(m.criteria, m.weights, strict=True)],
+        options=[],
+        ranks=0,
+        titles=[],
+        sensitivity=[],
+        weighted_sum_top=[],
+        topsis_top=[],
+        topsis_agrees=None,
+        topsis_excluded=[],
+    )
     ev, tensor = m.evaluation, m.score_tensor
-    note = None
     if not m.options or not m.criteria:
-        note = "Robustness needs at least one active option and one criterion."
-    elif ev is None or tensor is None or bool(np.isnan(ev.totals).all()):
-        note = "Robustness appears once analysts have scored this round."
-    if note is not None or ev is None or tensor is None:
-        return Robustness(
-            **base,  # type: ignore[arg-type]
-            ready=False,
-            note=note,
-            options=[],
-            ranks=0,
-            sensitivity=[],
-            sentences=[],
-            most_sensitive=None,
-            weighted_sum_top=[],
-            topsis_top=[],
-            topsis_agrees=None,
-            topsis_excluded=[],
+        return replace(
+            not_ready, note="Robustness needs at least one active option and one criterion."
         )
+    if ev is None or tensor is None or bool(np.isnan(ev.totals).all()):
+        return replace(not_ready, note="Robustness appears once analysts have scored this round.")
 
     options, criteria = m.options, m.criteria
     titles = [o.title for o in options]
@@ -254,7 +243,7 @@ def compute(
         central = smaa.central_weights[i]
         rows.append(
             OptionRobustness(
-                option_id=o.id,
+                option_id=_id(o.id),
                 title=o.title,
                 rank=ev.ranks[i],
                 total=_opt(ev.totals[i]),
@@ -263,7 +252,7 @@ def compute(
                 confidence=_opt(smaa.confidence[i]),
                 central_weights=None
                 if np.isnan(central).any()
-                else {c.id: float(w) for c, w in zip(criteria, central, strict=True)},
+                else {_id(c.id): float(w) for c, w in zip(criteria, central, strict=True)},
                 topsis=_opt(closeness[i]),
             )
         )
@@ -275,7 +264,7 @@ def compute(
         c = criteria[s.criterion]
         sens_rows.append(
             CriterionRobustness(
-                criterion_id=c.id,
+                criterion_id=_id(c.id),
                 name=c.name,
                 weight=s.weight,
                 top_option_id=None if s.top_option is None else options[s.top_option].id,
@@ -287,7 +276,7 @@ def compute(
                 above_option_id=None if s.above_option is None else options[s.above_option].id,
                 above_option=None if s.above_option is None else titles[s.above_option],
                 smallest_change=s.smallest_change,
-                sentence=sensitivity_sentence(s, titles, c.name),
+                sensitivity=s,
             )
         )
 
@@ -296,19 +285,14 @@ def compute(
     complete = ~np.isnan(closeness)
     topsis_top = [titles[i] for i in analysis.top_options(closeness)] if complete.any() else []
     agrees = analysis.methods_agree(ev.totals, closeness) if complete.any() else None
-    sentences = []
-    if len(tops) > 1:
-        sentences.append(f"{_join(ws_top)} are tied for first at the agreed weights.")
-    sentences += [r.sentence for r in sens_rows]
-    return Robustness(
-        **base,  # type: ignore[arg-type]
+    return replace(
+        not_ready,
         ready=True,
         note=None,
         options=rows,
         ranks=len(options),
+        titles=titles,
         sensitivity=sens_rows,
-        sentences=sentences,
-        most_sensitive=_most_sensitive(sens_rows),
         weighted_sum_top=ws_top,
         topsis_top=topsis_top,
         topsis_agrees=agrees,
@@ -359,164 +343,10 @@ def _run_smaa(
     return result
 
 
-# --------------------------------------------------------------------------------------------
-# Plain-English wording
-# --------------------------------------------------------------------------------------------
-
-
-def percent(weight: float) -> str:
-    """A weight (0-1) as a percentage: ``0.2 -> "20 %"``, ``0.3062 -> "30.6 %"``."""
-    value = round(weight * 100.0, 1)
-    text = f"{value:.1f}".removesuffix(".0")
-    return f"{text} %"
-
-
-def _points(value: float) -> str:
-    text = f"{round(value, 1):.1f}".removesuffix(".0")
-    return f"{text} percentage point" + ("" if text == "1" else "s")
-
-
-def _join(names: list[str]) -> str:
-    if len(names) <= 2:
-        return " and ".join(names)
-    return ", ".join(names[:-1]) + " and " + names[-1]
-
-
-def sensitivity_sentence(
-    s: analysis.CriterionSensitivity, titles: list[str], criterion: str
-) -> str:
-    """One criterion's sensitivity in plain English, e.g.
-
-    "Joint drills stays first unless the weight of Escalation risk rises from 20 % to above
-    31 %, when Intelligence sharing overtakes it."
-    """
-    if s.top_option is None:
-        return f"No option has a total yet, so the weight of {criterion} cannot change the top."
-    top = titles[s.top_option]
-    if s.tied_at_top:
-        others = [titles[i] for i in s.top_options if i != s.top_option]
-        top = f"{top} (tied for first with {_join(others)})"
-    now = percent(s.weight)
-    # Each clause: (wording when it comes first, wording when it follows another, who).
-    clauses: list[tuple[str, str, str]] = []
-    if s.above_option is not None:
-        if s.upper >= 1.0:
-            first, then = f"rises from {now} to 100 %", "rises to 100 %"
-        elif percent(s.upper) == now:
-            first, then = f"rises at all from {now}", "rises at all"
-        else:
-            first, then = (
-                f"rises from {now} to above {percent(s.upper)}",
-                f"rises above {percent(s.upper)}",
-            )
-        clauses.append((first, then, titles[s.above_option]))
-    if s.below_option is not None:
-        if s.lower <= 0.0:
-            first, then = f"falls from {now} to 0 %", "falls to 0 %"
-        elif percent(s.lower) == now:
-            first, then = f"falls at all from {now}", "falls at all"
-        else:
-            first, then = (
-                f"falls from {now} to below {percent(s.lower)}",
-                f"falls below {percent(s.lower)}",
-            )
-        clauses.append((first, then, titles[s.below_option]))
-    if not clauses:
-        return f"{top} stays first whatever the weight of {criterion} (now {now})."
-    (move, _, who), *rest = clauses
-    sentence = f"{top} stays first unless the weight of {criterion} {move}, when {who} overtakes it"
-    for _, move, who in rest:
-        sentence += f", or {move}, when {who} overtakes it"
-    return sentence + "."
-
-
-def _most_sensitive(rows: list[CriterionRobustness]) -> str | None:
-    fragile = [r for r in rows if r.smallest_change is not None]
-    if not fragile:
-        return "No single weight change alters which option comes first."
-    r = min(fragile, key=lambda r: r.smallest_change or 0.0)
-    change = (r.smallest_change or 0.0) * 100.0
-    if round(change, 1) == 0:
-        return f"The top is on a knife-edge: any change to the weight of {r.name} alters it."
-    return (
-        f"The top option is most sensitive to the weight of {r.name}: a change of "
-        f"{_points(change)} alters which option comes first."
-    )
+def _id(value: int | None) -> int:
+    assert value is not None  # stored rows
+    return value
 
 
 def _opt(value: float) -> float | None:
     return None if value is None or np.isnan(value) else float(value)
-
-
-# --------------------------------------------------------------------------------------------
-# JSON
-# --------------------------------------------------------------------------------------------
-
-
-def _num(value: float | None, digits: int = 6) -> float | None:
-    return None if value is None or not math.isfinite(value) else round(float(value), digits)
-
-
-def as_json(r: Robustness) -> dict[str, Any]:
-    """The figures as JSON-ready data (probabilities and weights 0-1, rounded to 6 places)."""
-    s = r.settings
-    return {
-        "decision_id": r.decision_id,
-        "round": r.round_number,
-        "group_visible": True,
-        "method": r.method,
-        "ready": r.ready,
-        "note": r.note,
-        "settings": {
-            "samples": s.samples,
-            "band_percentage_points": s.band,
-            "weights": "uniform" if s.band is None else "band",
-            "seed": s.seed,
-            "described": s.weights_described,
-        },
-        "criteria": [
-            {"id": cid, "name": name, "weight_normalised": _num(w)} for cid, name, w in r.criteria
-        ],
-        "options": [
-            {
-                "id": o.option_id,
-                "title": o.title,
-                "rank": o.rank,
-                "total": _num(o.total),
-                "first_rank_probability": _num(o.first),
-                "rank_acceptability": [_num(p) for p in o.acceptability],
-                "confidence": _num(o.confidence),
-                "central_weights": None
-                if o.central_weights is None
-                else {str(cid): _num(w) for cid, w in o.central_weights.items()},
-                "topsis_closeness": _num(o.topsis),
-            }
-            for o in r.options
-        ],
-        "sensitivity": [
-            {
-                "criterion_id": c.criterion_id,
-                "criterion": c.name,
-                "weight": _num(c.weight),
-                "top_option_id": c.top_option_id,
-                "tied_at_top": c.tied_at_top,
-                "lower": _num(c.lower),
-                "upper": _num(c.upper),
-                "below_option_id": c.below_option_id,
-                "below_option": c.below_option,
-                "above_option_id": c.above_option_id,
-                "above_option": c.above_option,
-                "smallest_change": _num(c.smallest_change),
-                "sentence": c.sentence,
-            }
-            for c in r.sensitivity
-        ],
-        "sentences": r.sentences,
-        "most_sensitive": r.most_sensitive,
-        "methods": {
-            "weighted_sum_top": r.weighted_sum_top,
-            "topsis_top": r.topsis_top,
-            "agree": r.topsis_agrees,
-            "topsis_excluded": r.topsis_excluded,
-        },
-    }

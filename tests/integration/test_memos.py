@@ -31,6 +31,7 @@ from app.services import memos as memo_service
 from app.services import options as option_service
 from app.services import scores as score_service
 from app.services.matrix import build_matrix
+from app.web.print import MEMO_PRINTER
 from tests.conftest import Actions
 from tests.factories import World
 
@@ -364,7 +365,7 @@ def test_the_same_snapshot_renders_the_same_pdf(
         row = session.get(Memo, memo_id)
         assert row is not None
         snapshot, pdf = row.snapshot, bytes(row.pdf)
-    again = memo_service.render_snapshot(snapshot, timeout=60)
+    again = memo_service.render_snapshot(snapshot, printer=MEMO_PRINTER, timeout=60)
     assert again.snapshot_sha256 == memo_service.snapshot_digest(snapshot)
     assert again.pdf == pdf
     assert (

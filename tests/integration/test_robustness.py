@@ -11,6 +11,7 @@ import pytest
 from app.domain import analysis
 from app.domain.errors import ServiceError
 from app.services import robustness
+from app.web.presenters import robustness as presenter
 from tests.factories import World
 
 # Scores (analyst-a, analyst-b) on a 1-5 scale. Group means: Intelligence sharing 4.5 / 4,
@@ -353,7 +354,7 @@ def _sens(**kw: object) -> analysis.CriterionSensitivity:
     ],
 )
 def test_sensitivity_sentences(sens: analysis.CriterionSensitivity, sentence: str) -> None:
-    assert robustness.sensitivity_sentence(sens, TITLES, "Escalation risk") == sentence
+    assert presenter.sensitivity_sentence(sens, TITLES, "Escalation risk") == sentence
 
 
 @pytest.mark.parametrize(

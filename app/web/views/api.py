@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, g, jsonify, request
+from flask import Blueprint, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from app.domain.analysis import normalise_weights
-from app.domain.errors import NotFound
 from app.services import criteria as criteria_service
 from app.services import decisions as decision_service
 from app.services import options as option_service
-from app.services.matrix import Matrix
+from app.services import robustness
+from app.services.matrix_data import MatrixData, matrix_data
 from app.web.access import load_decision
 from app.web.params import int_arg
+from app.web.presenters import robustness as robustness_presenter
 from app.web.transaction import get_session
 from app.web.views.matrix import load_matrix
 
@@ -37,7 +38,9 @@ def decision(decision_id: int) -> ResponseReturnValue:
     db = get_session()
     d = access.decision
     criteria = criteria_service.list_criteria(session=db, decision_id=decision_id)
-    normalised = normalise_weights([c.weight for c in criteria]) if criteria else []
+    normalised = (
+        [float(w) for w in normalise_weights([c.weight for c in criteria])] if criteria else []
+    )
     return jsonify(
         {
             "id": d.id,
@@ -67,7 +70,7 @@ def decision(decision_id: int) -> ResponseReturnValue:
                     "name": c.name,
                     "description": c.description,
                     "weight": c.weight,
-                    "weight_normalised": float(w),
+                    "weight_normalised": w,
                     "direction": c.direction,
                 }
                 for c, w in zip(criteria, normalised, strict=True)
@@ -85,82 +88,80 @@ def matrix(decision_id: int) -> ResponseReturnValue:
     """The matrix as the caller may see it (same visibility rules as the page)."""
     access = load_decision(decision_id)
     m = load_matrix(access, round_number=int_arg("round"))
-    return jsonify(matrix_json(m))
+    return jsonify(matrix_json(matrix_data(m)))
 
 
 def _num(value: float | None) -> float | None:
     return None if value is None else round(float(value), 6)
 
 
-def matrix_json(m: Matrix) -> dict[str, Any]:
-    visible = m.group_visible
+def _score(value: float | None, not_applicable: bool) -> float | str | None:
+    return "na" if not_applicable else _num(value)
+
+
+def matrix_json(data: MatrixData) -> dict[str, Any]:
+    """The API's shape of :func:`app.services.matrix_data.matrix_data`: numbers rounded to six
+    places, "na" for a score marked not applicable; ``scores`` only once group results show."""
+    visible = data["group_visible"]
     cells = []
-    for (option_id, criterion_id), cell in m.cells.items():
-        mine = cell.mine
+    for cell in data["cells"]:
+        mine = cell["mine"]
         entry: dict[str, Any] = {
-            "option_id": option_id,
-            "criterion_id": criterion_id,
-            "mine": None if mine is None else ("na" if mine.not_applicable else _num(mine.value)),
-            "my_rationale": None if mine is None else mine.rationale,
-            "value": None,
-            "std": None,
-            "min": None,
-            "max": None,
-            "count": None,
-            "contested": None,
-            # The previous round's group value is already revealed, so it shows in a blind round.
-            "previous_round_value": _num(cell.previous_value),
+            "option_id": cell["option_id"],
+            "criterion_id": cell["criterion_id"],
+            "mine": None if mine is None else _score(mine["value"], mine["not_applicable"]),
+            "my_rationale": None if mine is None else mine["rationale"],
+            "value": _num(cell["value"]),
+            "std": _num(cell["std"]),
+            "min": _num(cell["min"]),
+            "max": _num(cell["max"]),
+            "count": cell["count"],
+            "contested": cell["contested"],
+            "previous_round_value": _num(cell["previous_round_value"]),
         }
         if visible:
-            entry |= {
-                "value": _num(cell.value),
-                "std": _num(cell.std),
-                "min": _num(cell.min),
-                "max": _num(cell.max),
-                "count": cell.count,
-                "contested": cell.contested,
-                "scores": [
-                    {
-                        "analyst": s.label,
-                        "value": "na" if s.not_applicable else _num(s.value),
-                        "rationale": s.rationale,
-                    }
-                    for s in cell.scores or []
-                ],
-            }
+            entry["scores"] = [
+                {
+                    "analyst": s["analyst"],
+                    "value": _score(s["value"], s["not_applicable"]),
+                    "rationale": s["rationale"],
+                }
+                for s in cell["scores"] or []
+            ]
         cells.append(entry)
+    d = data["decision"]
     return {
-        "decision_id": m.decision.id,
-        "round": m.round.number,
-        "current_round": m.decision.current_round,
-        "revealed": m.revealed,
+        "decision_id": d["id"],
+        "round": data["round"],
+        "current_round": d["current_round"],
+        "revealed": data["revealed"],
         "group_visible": visible,
-        "scoring_mode": m.decision.scoring_mode,
-        "method": m.method,
-        "revision": m.revision,
-        "scale": {"min": m.decision.scale_min, "max": m.decision.scale_max},
+        "scoring_mode": d["scoring_mode"],
+        "method": data["method"],
+        "revision": data["revision"],
+        "scale": {"min": d["scale_min"], "max": d["scale_max"]},
         "criteria": [
             {
-                "id": c.id,
-                "name": c.name,
-                "weight": c.weight,
-                "weight_normalised": w,
-                "direction": c.direction,
+                "id": c["id"],
+                "name": c["name"],
+                "weight": c["weight"],
+                "weight_normalised": c["weight_normalised"],
+                "direction": c["direction"],
             }
-            for c, w in zip(m.criteria, m.weights, strict=True)
+            for c in data["criteria"]
         ],
         "options": [
             {
-                "id": o.id,
-                "title": o.title,
-                "total": _num(m.totals.get(o.id)) if visible else None,
-                "rank": m.ranks.get(o.id) if visible else None,
-                "completeness": _num(m.completeness.get(o.id)) if visible else None,
+                "id": o["id"],
+                "title": o["title"],
+                "total": _num(o["total"]),
+                "rank": o["rank"],
+                "completeness": _num(o["completeness"]),
             }
-            for o in m.options
+            for o in data["options"]
         ],
         "cells": cells,
-        "my_progress": {"scored": m.my_scored, "total": m.cell_count, "done": m.my_done},
+        "my_progress": data["my_progress"],
     }
 
 
@@ -172,22 +173,17 @@ def analysis(decision_id: int) -> ResponseReturnValue:
     settings: ``?samples=`` (1,000-50,000, default 10,000), ``?band=`` (0-50 percentage points;
     empty: uniform weights), ``?round=`` (default: the current round).
     """
-    from app.services import robustness
-
     access = load_decision(decision_id)
     settings = robustness.parse_settings(request.args)
-    try:
-        result = robustness.compute(
-            session=get_session(),
-            decision=access.decision,
-            viewer_id=access.user.id,
-            role=access.role,
-            samples=settings.samples,
-            band=settings.band,
-            round_number=int_arg("round"),
-        )
-    except NotFound as exc:
-        abort(404, exc.message)
+    result = robustness.compute(
+        session=get_session(),
+        decision=access.decision,
+        viewer_id=access.user_id,
+        role=access.role,
+        samples=settings.samples,
+        band=settings.band,
+        round_number=int_arg("round"),
+    )
     if result is None:
         d = access.decision
         return jsonify(
@@ -198,4 +194,4 @@ def analysis(decision_id: int) -> ResponseReturnValue:
                 "note": "Robustness figures appear once the facilitator reveals the round.",
             }
         )
-    return jsonify(robustness.as_json(result))
+    return jsonify(robustness_presenter.as_json(result))

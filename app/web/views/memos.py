@@ -1,9 +1,14 @@
 """Decision memos: the register (all members), the issue form and preview (facilitators),
-issuing, and downloads of the exact bytes issued. No route edits or deletes a memo."""
+issuing, and downloads of the exact bytes issued. No route edits or deletes a memo.
+
+Registering this blueprint also sets up memo printing for the application
+(:func:`app.web.print.init_app`), which the ``render-memo`` command uses too.
+"""
 
 from __future__ import annotations
 
 import base64
+import os
 from typing import Any
 
 from flask import (
@@ -16,20 +21,23 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 
-from app.adapters import pdf as memo
 from app.db.engine import get_engine
-from app.db.models import Role
 from app.domain.errors import InvalidInput, ServiceError
+from app.domain.policy import Action
 from app.services import memos as memo_service
-from app.services.matrix import build_matrix
+from app.services.matrix import Matrix, build_matrix
 from app.web import transaction
 from app.web.access import Access, load_decision
 from app.web.htmx import is_htmx, make_response
 from app.web.params import int_arg
+from app.web.presenters.memo import memo_filename, snapshot_filename
+from app.web.print import MEMO_PRINTER
 from app.web.transaction import get_session
 
 bp = Blueprint("memos", __name__, url_prefix="/decisions/<int:decision_id>/memos")
+
 
 FRAME_CSP = (
     "default-src 'none'; style-src 'self'; font-src 'self'; img-src 'self' data:; "
@@ -38,7 +46,7 @@ FRAME_CSP = (
 
 
 @bp.get("")
-def index(decision_id: int) -> Any:
+def index(decision_id: int) -> ResponseReturnValue:
     access = load_decision(decision_id)
     memos = memo_service.list_memos(session=get_session(), decision_id=decision_id)
     issued = int_arg("issued")
@@ -57,32 +65,38 @@ def index(decision_id: int) -> Any:
 
 
 @bp.get("/new")
-def new(decision_id: int) -> Any:
-    access = load_decision(decision_id, Role.FACILITATOR, allow_closed=True)
+def new(decision_id: int) -> ResponseReturnValue:
+    access = load_decision(decision_id, Action.ISSUE_MEMO)
     matrix = _matrix(access)
     form = memo_service.default_form(access.decision, access.user, matrix)
     return _form_page(access, form, {}, refusal=_refusal(access, matrix))
 
 
 @bp.post("/preview")
-def preview(decision_id: int) -> Any:
+def preview(decision_id: int) -> ResponseReturnValue:
     """The memo's HTML as it will be rendered, for the preview frame; nothing is stored."""
-    access = load_decision(decision_id, Role.FACILITATOR, allow_closed=True)
+    access = load_decision(decision_id, Action.ISSUE_MEMO)
     transaction.end_transaction()  # the snapshot reads in a transaction of its own
     try:
         form = memo_service.parse_form(_posted())
         snapshot = memo_service.read_snapshot(
-            engine=get_engine(), decision_id=decision_id, issuer=access.user, form=form
+            engine=get_engine(),
+            decision_id=decision_id,
+            issuer=access.user,
+            form=form,
+            printer=MEMO_PRINTER,
         )
-    except ServiceError as exc:
+    except ServiceError as exc:  # shown inside the preview frame
         return _framed(render_template("memos/preview_error.html", message=exc.message), exc.status)
-    html = memo_service.preview_html(snapshot, asset_base=url_for("static", filename=""))
+    html = memo_service.preview_html(
+        snapshot, printer=MEMO_PRINTER, asset_base=url_for("static", filename="")
+    )
     return _framed(html, 200)
 
 
 @bp.post("")
-def issue(decision_id: int) -> Any:
-    access = load_decision(decision_id, Role.FACILITATOR, allow_closed=True)
+def issue(decision_id: int) -> ResponseReturnValue:
+    access = load_decision(decision_id, Action.ISSUE_MEMO)
     transaction.end_transaction()  # no lock is held while the memo renders
     data = _posted()
     try:
@@ -92,8 +106,9 @@ def issue(decision_id: int) -> Any:
             decision_id=decision_id,
             issuer=access.user,
             form=form,
+            printer=MEMO_PRINTER,
             timeout=float(current_app.config.get("MEMO_RENDER_TIMEOUT", 60)),
-            cache_dir=_cache_dir(),
+            cache_dir=os.path.join(current_app.instance_path, "cache"),
         )
     except ServiceError as exc:
         if not is_htmx():
@@ -123,7 +138,7 @@ def issue(decision_id: int) -> Any:
 
 
 @bp.get("/<int:memo_id>.pdf")
-def download(decision_id: int, memo_id: int) -> Any:
+def download(decision_id: int, memo_id: int) -> ResponseReturnValue:
     """The bytes as issued, with their SHA-256 as ETag and digest header."""
     load_decision(decision_id)
     f = memo_service.memo_file(session=get_session(), decision_id=decision_id, memo_id=memo_id)
@@ -133,7 +148,7 @@ def download(decision_id: int, memo_id: int) -> Any:
     else:
         response = Response(f.pdf, mimetype="application/pdf")
         response.headers["Content-Disposition"] = (
-            f'attachment; filename="{memo.memo_filename(decision_id, memo_id)}"'
+            f'attachment; filename="{memo_filename(decision_id, memo_id)}"'
         )
         digest = base64.b64encode(bytes.fromhex(f.sha256)).decode()
         response.headers["Repr-Digest"] = f"sha-256=:{digest}:"
@@ -146,7 +161,7 @@ def download(decision_id: int, memo_id: int) -> Any:
 
 
 @bp.get("/<int:memo_id>/snapshot.json")
-def snapshot(decision_id: int, memo_id: int) -> Any:
+def snapshot(decision_id: int, memo_id: int) -> ResponseReturnValue:
     """The data the memo was rendered from (its SHA-256 is printed in the memo)."""
     load_decision(decision_id)
     data, digest = memo_service.memo_snapshot(
@@ -154,7 +169,7 @@ def snapshot(decision_id: int, memo_id: int) -> Any:
     )
     response = Response(memo_service.canonical_json(data), mimetype="application/json")
     response.headers["Content-Disposition"] = (
-        f'attachment; filename="decision-{decision_id}-memo-{memo_id}-snapshot.json"'
+        f'attachment; filename="{snapshot_filename(decision_id, memo_id)}"'
     )
     response.headers["ETag"] = f'"{digest}"'
     return response
@@ -172,16 +187,16 @@ def _posted() -> dict[str, Any]:
     return data
 
 
-def _matrix(access: Access) -> Any:
+def _matrix(access: Access) -> Matrix:
     return build_matrix(
         session=get_session(),
         decision=access.decision,
-        viewer_id=access.user.id,
+        viewer_id=access.user_id,
         role=access.role,
     )
 
 
-def _refusal(access: Access, matrix: Any) -> str | None:
+def _refusal(access: Access, matrix: Matrix) -> str | None:
     try:
         memo_service.check_issuable(access.decision, matrix)
     except ServiceError as exc:
@@ -196,7 +211,7 @@ def _form_page(
     *,
     refusal: str | None = None,
     status: int = 200,
-) -> Any:
+) -> ResponseReturnValue:
     body = render_template(
         "memos/new.html",
         access=access,
@@ -214,9 +229,3 @@ def _framed(html: str, status: int) -> Response:
     response.headers["Content-Security-Policy"] = FRAME_CSP
     response.headers["X-Frame-Options"] = "SAMEORIGIN"
     return response
-
-
-def _cache_dir() -> str:
-    import os
-
-    return os.path.join(current_app.instance_path, "cache")

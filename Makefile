@@ -1,21 +1,35 @@
-# Options Matrix — `make run` serves the demo, `make test` runs the whole suite.
+# Options Matrix — `make run` serves the demo, `make test` runs every check and the whole suite.
+#
+# `make run` installs the runtime dependencies only; `make test`, `make lint`, `make format`
+# and `make bench` add the dev extras once (stamp files in the venv record what is installed,
+# and a change to pyproject.toml installs again).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 PORT   ?= 5000
-PYTEST_ARGS ?= -n 2
 HOST   ?= 127.0.0.1
+# Two workers: one takes the browser tests, both share the rest (see tests/conftest.py).
+PYTEST_ARGS ?= -n 2
 FLASK   = $(BIN)/flask --app app
+RUNTIME = $(VENV)/.runtime-installed
+DEV     = $(VENV)/.dev-installed
 
-.PHONY: run test install migrate seed lint format bench clean
+.PHONY: run test install install-dev migrate seed lint format bench clean
 
-$(BIN)/activate: pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(BIN)/activate
 
-install: $(BIN)/activate
+$(RUNTIME): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(DEV): $(RUNTIME)
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(RUNTIME)
+
+install-dev: $(DEV)
 
 migrate: install
 	$(FLASK) init-db
@@ -27,23 +41,24 @@ run: seed
 	@echo "Serving Options Matrix on http://$(HOST):$(PORT) (Ctrl-C to stop)"
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --threads 4 --access-logfile - 'app.wsgi:app'
 
-test: install
-	$(BIN)/ruff check .
-	$(BIN)/pytest $(PYTEST_ARGS)
-
-lint: install
+lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
-format: install
+test: lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+format: install-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: install
+bench: install-dev
 	$(BIN)/python bench/analysis.py
 	$(BIN)/python bench/live.py
 	$(BIN)/python bench/memo.py
 	$(BIN)/python bench/history.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis *.egg-info

@@ -18,7 +18,7 @@ PASSWORD = "correct horse battery"
 
 @cache
 def password_hash() -> str:
-    """Hash once per test run: argon2id is deliberately slow."""
+    """Hash once per test process (the suite lowers argon2id's cost, see tests/conftest.py)."""
     return hash_password(PASSWORD)
 
 

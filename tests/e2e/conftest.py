@@ -3,6 +3,10 @@
 The server is a real gunicorn process (2 workers, so nothing may rely on in-process state)
 serving a freshly migrated SQLite database seeded with the demo decision. Chromium must be
 installed (`.ci/run` installs it); without it these tests fail rather than skip.
+
+Under xdist every browser test goes to one worker (see ``pytest_xdist_make_scheduler`` in
+tests/conftest.py), so the server and the browser start once. Waits are on conditions, with
+generous limits (``WAIT_MS``), so a busy machine makes a test slower, never red.
 """
 
 from __future__ import annotations
@@ -15,9 +19,12 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from unittest import mock
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+
+from app import create_app
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -30,6 +37,11 @@ CHROMIUM_ARGS = [
 ]
 DEMO_PASSWORD = "e2e-demo-password"
 ROOT = Path(__file__).resolve().parents[2]
+# The longest any one wait (a navigation, a locator, an expect) may take before it fails.
+WAIT_MS = 30_000
+SERVER_START_S = 90
+
+expect.set_options(timeout=WAIT_MS)
 
 
 def _free_port() -> int:
@@ -38,14 +50,18 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _flask(env: dict[str, str], *args: str) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "app", *args],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+def _init_and_seed(env: dict[str, str]) -> None:
+    """`flask init-db` then `flask seed-demo`: the commands themselves, run in this process
+    (two fresh interpreters would cost seconds of imports)."""
+    with mock.patch.dict(os.environ, env):
+        app = create_app({"DATABASE_URL": env["DATABASE_URL"], "SECRET_KEY": env["SECRET_KEY"]})
+        try:
+            runner = app.test_cli_runner()
+            for command in ("init-db", "seed-demo"):
+                result = runner.invoke(args=[command])
+                assert result.exit_code == 0, result.output
+        finally:
+            app.extensions["options_matrix.engine"].dispose()
 
 
 @pytest.fixture(scope="session")
@@ -58,8 +74,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         SECRET_KEY="e2e-secret",
         DEMO_PASSWORD=DEMO_PASSWORD,
     )
-    _flask(env, "init-db")
-    _flask(env, "seed-demo")
+    _init_and_seed(env)
     port = _free_port()
     log = open(instance / "server.log", "w")  # noqa: SIM115
     proc = subprocess.Popen(
@@ -81,10 +96,10 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + SERVER_START_S
     while True:
         try:
-            urllib.request.urlopen(base + "/healthz", timeout=1)
+            urllib.request.urlopen(base + "/healthz", timeout=5)
             break
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
@@ -114,7 +129,8 @@ def page_as(browser: Browser, live_server: str) -> Iterator[Callable[[str], Page
         context = browser.new_context(
             base_url=live_server, viewport={"width": 1500, "height": 1000}
         )
-        context.set_default_timeout(10_000)
+        context.set_default_timeout(WAIT_MS)
+        context.set_default_navigation_timeout(WAIT_MS)
         contexts.append(context)
         page = context.new_page()
         page.goto("/login")

@@ -71,7 +71,7 @@ def test_a_save_appears_in_the_other_analysts_matrix_without_reload(page_as) -> 
         .get_by_role("button", name="Details for Joint drills on Acceptability")
         .locator("..")
     )
-    expect(cell.locator(".gv")).to_have_text("3.0", timeout=3000)
+    expect(cell.locator(".gv")).to_have_text("3.0")
     expect(cell.locator(".spread")).to_contain_text("n 2")
     expect(cell.locator(".flag")).to_have_text("contested")
     assert b.evaluate("window.__noReload") is True
@@ -100,7 +100,7 @@ def test_blind_mode_hides_until_reveal(page_as) -> None:  # type: ignore[no-unty
     fac.get_by_role("button", name="Reveal round 1").click()
     expect(fac.locator(".group .gv").first).to_be_visible()
     # b's open page reloads itself on reveal and now shows the group value.
-    expect(b.locator("#matrix-table .gv").first).to_have_text("4.0", timeout=5000)
+    expect(b.locator("#matrix-table .gv").first).to_have_text("4.0")
     expect(b.locator("#ranking")).to_contain_text("Intelligence sharing")
 
 
@@ -178,7 +178,7 @@ def test_facilitator_weight_change_moves_totals_live(page_as) -> None:  # type: 
     expect(fac.locator("#ranking li").first).to_contain_text("75.0")
     expect(fac.locator(".crit", has_text="Acceptability")).to_contain_text("75 %")
     # The analyst's open page follows without a reload.
-    expect(a.locator("#ranking li").first).to_contain_text("75.0", timeout=3000)
+    expect(a.locator("#ranking li").first).to_contain_text("75.0")
 
 
 def test_rationale_written_in_the_drawer_shows_everywhere(page_as) -> None:  # type: ignore[no-untyped-def]

@@ -7,10 +7,11 @@ Input is validated with the non-table models in ``app.db.schemas`` before rows a
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
+from pydantic import field_validator
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -25,6 +26,20 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlmodel import Field, SQLModel
+
+from app.domain.vocabulary import (  # noqa: F401  (re-exported: the tables' vocabulary)
+    Aggregation,
+    DecisionStatus,
+    Direction,
+    OptionStatus,
+    Role,
+    ScoringMode,
+)
+
+TITLE_MAX = 200
+SUMMARY_MAX = 500
+TEXT_MAX = 20_000
+RATIONALE_MAX = 2_000
 
 
 def utcnow() -> datetime:
@@ -48,41 +63,10 @@ def _fk(
     )
 
 
-class Role(StrEnum):
-    OBSERVER = "observer"
-    ANALYST = "analyst"
-    FACILITATOR = "facilitator"
-
-    @property
-    def level(self) -> int:
-        return {"observer": 0, "analyst": 1, "facilitator": 2}[self.value]
-
-
-class DecisionStatus(StrEnum):
-    DRAFT = "draft"
-    SCORING = "scoring"
-    CLOSED = "closed"
-
-
-class ScoringMode(StrEnum):
-    OPEN = "open"
-    BLIND = "blind"
-
-
-class OptionStatus(StrEnum):
-    ACTIVE = "active"
-    WITHDRAWN = "withdrawn"
-
-
-class Direction(StrEnum):
-    BENEFIT = "benefit"
-    COST = "cost"
-
-
 class User(SQLModel, table=True):
     __tablename__ = "user_account"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # set by the database on flush
     username: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
     display_name: str = Field(sa_column=Column(String(120), nullable=False))
     password_hash: str = Field(sa_column=Column(String(255), nullable=False))
@@ -92,76 +76,161 @@ class User(SQLModel, table=True):
     created_at: datetime = _ts()
 
 
-class Decision(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
-    title: str = Field(sa_column=Column(String(200), nullable=False))
-    question: str = Field(default="", sa_column=Column(Text, nullable=False))
-    background: str = Field(default="", sa_column=Column(Text, nullable=False))
-    scale_min: int = 1
-    scale_max: int = 5
-    classification: str = Field(
-        default="UNCLASSIFIED", sa_column=Column(String(80), nullable=False)
-    )
-    status: str = Field(
-        default=DecisionStatus.SCORING.value, sa_column=Column(String(16), nullable=False)
-    )
-    scoring_mode: str = Field(
-        default=ScoringMode.OPEN.value, sa_column=Column(String(16), nullable=False)
-    )
-    aggregation: str = Field(default="mean", sa_column=Column(String(16), nullable=False))
-    name_analysts_in_memo: bool = False
-    current_round: int = 1
-    version: int = 1
-    created_by: int | None = _fk("user_account.id", nullable=True)
-    created_at: datetime = _ts()
-
-
 class Member(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("decision_id", "user_id", name="uq_member_decision_user"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # set by the database on flush
     decision_id: int = _fk("decision.id", ondelete="CASCADE", index=True)
     user_id: int = _fk("user_account.id", ondelete="CASCADE", index=True)
     role: str = Field(sa_column=Column(String(16), nullable=False))
     created_at: datetime = _ts()
 
 
-class Option(SQLModel, table=True):
-    __tablename__ = "decision_option"
+# --------------------------------------------------------------------------------------------
+# Versioned entities, one family each: Base (the constrained fields a person writes), State (what
+# a revision records), the table, Read (with its id), Create and Update (input, validated).
+# Table models skip validation in ``__init__``: input is parsed with Create/Update first.
+# --------------------------------------------------------------------------------------------
 
-    id: int | None = Field(default=None, primary_key=True)
-    decision_id: int = _fk("decision.id", ondelete="CASCADE", index=True)
-    title: str = Field(sa_column=Column(String(200), nullable=False))
-    summary: str = Field(default="", sa_column=Column(String(500), nullable=False))
-    description: str = Field(default="", sa_column=Column(Text, nullable=False))
-    status: str = Field(
-        default=OptionStatus.ACTIVE.value, sa_column=Column(String(16), nullable=False)
+
+def strip_text(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+class DecisionBase(SQLModel):
+    title: str = Field(min_length=1, max_length=TITLE_MAX, sa_type=String(TITLE_MAX))
+    question: str = Field(default="", max_length=TEXT_MAX, sa_type=Text)
+    background: str = Field(default="", max_length=TEXT_MAX, sa_type=Text)
+    scale_min: int = Field(default=1, ge=-100, le=100)
+    scale_max: int = Field(default=5, ge=-100, le=100)
+    classification: str = Field(
+        default="UNCLASSIFIED", min_length=1, max_length=80, sa_type=String(80)
     )
-    position: int = 0
+
+    _strip_title = field_validator("title", "classification", mode="before")(strip_text)
+
+
+class DecisionSettings(DecisionBase):
+    """What a revision records of a decision (and what history rebuilds from it)."""
+
+    status: str = Field(default=DecisionStatus.SCORING.value, sa_type=String(16))
+    scoring_mode: str = Field(default=ScoringMode.OPEN.value, sa_type=String(16))
+    aggregation: str = Field(default=Aggregation.MEAN.value, sa_type=String(16))
+    name_analysts_in_memo: bool = False
+    current_round: int = 1
+
+
+class Decision(DecisionSettings, table=True):
+    id: int = Field(default=None, primary_key=True)  # set by the database on flush
     version: int = 1
     created_by: int | None = _fk("user_account.id", nullable=True)
     created_at: datetime = _ts()
 
 
-class Criterion(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
-    decision_id: int = _fk("decision.id", ondelete="CASCADE", index=True)
-    name: str = Field(sa_column=Column(String(200), nullable=False))
-    description: str = Field(default="", sa_column=Column(Text, nullable=False))
-    weight: float = 1.0
-    direction: str = Field(
-        default=Direction.BENEFIT.value, sa_column=Column(String(16), nullable=False)
-    )
+class DecisionRead(DecisionSettings):
+    id: int
+    version: int = 1
+    created_by: int | None = None
+    created_at: datetime | None = None
+
+
+class DecisionCreate(DecisionBase):
+    pass
+
+
+class OptionBase(SQLModel):
+    title: str = Field(min_length=1, max_length=TITLE_MAX, sa_type=String(TITLE_MAX))
+    summary: str = Field(default="", max_length=SUMMARY_MAX, sa_type=String(SUMMARY_MAX))
+    description: str = Field(default="", max_length=TEXT_MAX, sa_type=Text)
+
+    _strip_title = field_validator("title", "summary", mode="before")(strip_text)
+
+
+class OptionState(OptionBase):
+    """What a revision records of an option (and what history rebuilds from it)."""
+
+    status: str = Field(default=OptionStatus.ACTIVE.value, sa_type=String(16))
     position: int = 0
     version: int = 1
+
+
+class Option(OptionState, table=True):
+    __tablename__ = "decision_option"
+
+    id: int = Field(default=None, primary_key=True)  # set by the database on flush
+    decision_id: int = _fk("decision.id", ondelete="CASCADE", index=True)
+    created_by: int | None = _fk("user_account.id", nullable=True)
     created_at: datetime = _ts()
+
+
+class OptionRead(OptionState):
+    id: int
+    decision_id: int
+    created_by: int | None = None
+    created_at: datetime | None = None
+
+
+class OptionCreate(OptionBase):
+    pass
+
+
+class OptionUpdate(OptionBase):
+    version: int = Field(ge=1)
+
+
+class CriterionBase(SQLModel):
+    name: str = Field(min_length=1, max_length=TITLE_MAX, sa_type=String(TITLE_MAX))
+    description: str = Field(default="", max_length=TEXT_MAX, sa_type=Text)
+    weight: float = Field(default=1.0, ge=0, le=1_000_000)
+
+    _strip_name = field_validator("name", mode="before")(strip_text)
+
+    @field_validator("weight", mode="before")
+    @classmethod
+    def _finite(cls, value: Any) -> Any:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            return value  # reported as "must be a number"
+        if not math.isfinite(number):
+            raise ValueError("must be a finite number")
+        return value
+
+
+class CriterionState(CriterionBase):
+    """What a revision records of a criterion (and what history rebuilds from it)."""
+
+    direction: str = Field(default=Direction.BENEFIT.value, sa_type=String(16))
+    position: int = 0
+    version: int = 1
+
+
+class Criterion(CriterionState, table=True):
+    id: int = Field(default=None, primary_key=True)  # set by the database on flush
+    decision_id: int = _fk("decision.id", ondelete="CASCADE", index=True)
+    created_at: datetime = _ts()
+
+
+class CriterionRead(CriterionState):
+    id: int
+    decision_id: int
+    created_at: datetime | None = None
+
+
+class CriterionCreate(CriterionBase):
+    weight: float = Field(ge=0, le=1_000_000)
+    direction: Direction = Direction.BENEFIT
+
+
+class CriterionUpdate(CriterionCreate):
+    version: int = Field(ge=1)
 
 
 class Round(SQLModel, table=True):
     __tablename__ = "scoring_round"
     __table_args__ = (UniqueConstraint("decision_id", "number", name="uq_round_decision_number"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # set by the database on flush
     decision_id: int = _fk("decision.id", ondelete="CASCADE", index=True)
     number: int
     opened_at: datetime = _ts()
@@ -233,7 +302,7 @@ class Revision(SQLModel, table=True):
         Index("ix_revision_created", "decision_id", "created_at"),
     )
 
-    id: int | None = Field(
+    id: int = Field(
         default=None,
         sa_column=Column(
             BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
@@ -257,7 +326,7 @@ class Memo(SQLModel, table=True):
 
     __table_args__ = (Index("ix_memo_decision", "decision_id", "id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # set by the database on flush
     decision_id: int = _fk("decision.id", ondelete="RESTRICT")
     round_number: int
     revision_id: int | None = None

@@ -1,83 +1,13 @@
-"""Validated input for options, criteria and decisions (non-table SQLModel models).
-
-Table models skip validation in ``__init__``; every form is parsed into one of these first,
-and only then copied into a table row.
-"""
+"""Turning validation errors of the input models (``…Create``, ``…Update`` in
+:mod:`app.db.models`) into one clear message per field."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-from pydantic import ValidationError, field_validator
-from sqlmodel import Field, SQLModel
-
-from app.db.models import Direction
-
-TITLE_MAX = 200
-SUMMARY_MAX = 500
-TEXT_MAX = 20_000
-RATIONALE_MAX = 2_000
-
-
-def _strip(value: Any) -> Any:
-    return value.strip() if isinstance(value, str) else value
-
-
-class OptionBase(SQLModel):
-    title: str = Field(min_length=1, max_length=TITLE_MAX)
-    summary: str = Field(default="", max_length=SUMMARY_MAX)
-    description: str = Field(default="", max_length=TEXT_MAX)
-
-    _strip_title = field_validator("title", "summary", mode="before")(_strip)
-
-
-class OptionCreate(OptionBase):
-    pass
-
-
-class OptionUpdate(OptionBase):
-    version: int = Field(ge=1)
-
-
-class CriterionBase(SQLModel):
-    name: str = Field(min_length=1, max_length=TITLE_MAX)
-    description: str = Field(default="", max_length=TEXT_MAX)
-    weight: float = Field(ge=0, le=1_000_000)
-    direction: Direction = Direction.BENEFIT
-
-    _strip_name = field_validator("name", mode="before")(_strip)
-
-    @field_validator("weight", mode="before")
-    @classmethod
-    def _finite(cls, value: Any) -> Any:
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            return value  # reported as "must be a number"
-        if not math.isfinite(number):
-            raise ValueError("must be a finite number")
-        return value
-
-
-class CriterionCreate(CriterionBase):
-    pass
-
-
-class CriterionUpdate(CriterionBase):
-    version: int = Field(ge=1)
-
-
-class DecisionCreate(SQLModel):
-    title: str = Field(min_length=1, max_length=TITLE_MAX)
-    question: str = Field(default="", max_length=TEXT_MAX)
-    background: str = Field(default="", max_length=TEXT_MAX)
-    scale_min: int = Field(default=1, ge=-100, le=100)
-    scale_max: int = Field(default=5, ge=-100, le=100)
-    classification: str = Field(default="UNCLASSIFIED", min_length=1, max_length=80)
-
-    _strip_title = field_validator("title", "classification", mode="before")(_strip)
-
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+from sqlmodel import SQLModel
 
 FIELD_LABELS = {
     "title": "Title",
@@ -95,7 +25,7 @@ FIELD_LABELS = {
 }
 
 
-def _message(error: dict[str, Any]) -> str:
+def _message(error: ErrorDetails) -> str:
     kind = error.get("type", "")
     ctx = error.get("ctx") or {}
     if kind == "string_too_short":

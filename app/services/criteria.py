@@ -4,76 +4,59 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
-from app.db.models import Criterion
-from app.db.schemas import CriterionCreate, CriterionUpdate, parse
-from app.domain.errors import Conflict, InvalidInput, NotFound
-from app.services import revisions
+from app.db.models import Criterion, CriterionCreate, CriterionState, CriterionUpdate
+from app.db.schemas import parse
+from app.domain.errors import InvalidInput
+from app.domain.policy import Action
+from app.services import versioned
+from app.services.permissions import authorize
+
+KIND = "criterion"
+MISSING = "That criterion does not exist in this decision."
 
 
 def criterion_state(criterion: Criterion) -> dict[str, Any]:
-    return {
-        "name": criterion.name,
-        "description": criterion.description,
-        "weight": criterion.weight,
-        "direction": criterion.direction,
-        "position": criterion.position,
-        "version": criterion.version,
-    }
+    """What a revision records of a criterion (rebuilt by history as a ``CriterionState``)."""
+    return CriterionState.model_validate(criterion).model_dump()
 
 
 def list_criteria(*, session: Session, decision_id: int) -> list[Criterion]:
-    stmt = select(Criterion).where(Criterion.decision_id == decision_id)
-    return list(session.scalars(stmt.order_by(Criterion.position, Criterion.id)))
+    stmt = select(Criterion).where(col(Criterion.decision_id) == decision_id)
+    return list(session.exec(stmt.order_by(col(Criterion.position), col(Criterion.id))))
 
 
 def get_criterion(
     *, session: Session, decision_id: int, criterion_id: int, for_update: bool = False
 ) -> Criterion:
-    stmt = select(Criterion).where(
-        Criterion.id == criterion_id, Criterion.decision_id == decision_id
+    return versioned.load(
+        session,
+        Criterion,
+        decision_id=decision_id,
+        entity_id=criterion_id,
+        missing=MISSING,
+        for_update=for_update,
     )
-    if for_update:
-        stmt = stmt.with_for_update().execution_options(populate_existing=True)
-    criterion = session.scalars(stmt).first()
-    if criterion is None:
-        raise NotFound("That criterion does not exist in this decision.")
-    return criterion
 
 
 def create_criterion(
     *, session: Session, decision_id: int, actor_id: int, data: dict[str, Any]
 ) -> Criterion:
+    authorize(session=session, decision=decision_id, user_id=actor_id, action=Action.EDIT_CRITERIA)
     valid, errors = parse(CriterionCreate, data)
     if errors:
         raise InvalidInput(errors)
-    position = session.scalar(
-        select(func.coalesce(func.max(Criterion.position), 0)).where(
-            Criterion.decision_id == decision_id
-        )
-    )
     criterion = Criterion(
         decision_id=decision_id,
         name=valid.name,
         description=valid.description,
         weight=valid.weight,
         direction=valid.direction.value,
-        position=int(position or 0) + 1,
+        position=versioned.next_position(session, Criterion, decision_id),
     )
-    session.add(criterion)
-    session.flush()
-    revisions.record(
-        session=session,
-        decision_id=decision_id,
-        actor_id=actor_id,
-        entity="criterion",
-        entity_id=criterion.id,
-        criterion_id=criterion.id,
-        action="create",
-        before=None,
-        after=criterion_state(criterion),
+    versioned.record_created(
+        session, criterion, kind=KIND, actor_id=actor_id, state=criterion_state
     )
     return criterion
 
@@ -81,6 +64,7 @@ def create_criterion(
 def update_criterion(
     *, session: Session, decision_id: int, criterion_id: int, actor_id: int, data: dict[str, Any]
 ) -> Criterion:
+    authorize(session=session, decision=decision_id, user_id=actor_id, action=Action.EDIT_CRITERIA)
     valid, errors = parse(CriterionUpdate, data)
     if errors:
         raise InvalidInput(errors)
@@ -93,20 +77,23 @@ def update_criterion(
         "weight": valid.weight,
         "direction": valid.direction.value,
     }
-    if criterion.version != valid.version:
-        raise Conflict(
+    versioned.check_version(
+        criterion,
+        valid.version,
+        message=(
             "Someone else saved this criterion while you were editing it. Nothing was "
-            "overwritten: review the current values and save again.",
-            current=criterion,
-            submitted=submitted,
-        )
-    return _apply(session=session, criterion=criterion, actor_id=actor_id, changes=submitted)
+            "overwritten: review the current values and save again."
+        ),
+        submitted=submitted,
+    )
+    return _change(session, criterion, actor_id, submitted)
 
 
 def set_weight(
     *, session: Session, decision_id: int, criterion_id: int, actor_id: int, weight: Any
 ) -> Criterion:
     """Change only the weight (the matrix's live weight controls); last write wins."""
+    authorize(session=session, decision=decision_id, user_id=actor_id, action=Action.EDIT_CRITERIA)
     criterion = get_criterion(
         session=session, decision_id=decision_id, criterion_id=criterion_id, for_update=True
     )
@@ -114,30 +101,19 @@ def set_weight(
     valid, errors = parse(CriterionUpdate, data)
     if errors:
         raise InvalidInput({"weight": errors.get("weight", "Weight is not valid.")})
-    return _apply(
-        session=session, criterion=criterion, actor_id=actor_id, changes={"weight": valid.weight}
-    )
+    return _change(session, criterion, actor_id, {"weight": valid.weight})
 
 
-def _apply(
-    *, session: Session, criterion: Criterion, actor_id: int, changes: dict[str, Any]
+def _change(
+    session: Session, criterion: Criterion, actor_id: int, changes: dict[str, Any]
 ) -> Criterion:
-    before = criterion_state(criterion)
-    if all(before[k] == v for k, v in changes.items()):
-        return criterion
-    for key, value in changes.items():
-        setattr(criterion, key, value)
-    criterion.version += 1
-    session.add(criterion)
-    revisions.record(
-        session=session,
-        decision_id=criterion.decision_id,
+    versioned.change(
+        session,
+        criterion,
+        kind=KIND,
         actor_id=actor_id,
-        entity="criterion",
-        entity_id=criterion.id,
-        criterion_id=criterion.id,
         action="update",
-        before=before,
-        after=criterion_state(criterion),
+        changes=changes,
+        state=criterion_state,
     )
     return criterion

@@ -5,48 +5,42 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
-from app.db.models import Decision, DecisionStatus, Member, Role, Round, User
-from app.db.schemas import DecisionCreate, parse
-from app.domain.errors import InvalidInput, NotFound
+from app.db.models import (
+    Decision,
+    DecisionCreate,
+    DecisionSettings,
+    DecisionStatus,
+    Member,
+    Role,
+    Round,
+    User,
+)
+from app.db.schemas import parse
+from app.domain.errors import InvalidInput
+from app.domain.policy import Action, require_admin
 from app.services import revisions
+from app.services.permissions import authorize
 
 
 def decision_state(decision: Decision) -> dict[str, Any]:
-    return {
-        "title": decision.title,
-        "question": decision.question,
-        "background": decision.background,
-        "scale_min": decision.scale_min,
-        "scale_max": decision.scale_max,
-        "classification": decision.classification,
-        "status": decision.status,
-        "scoring_mode": decision.scoring_mode,
-        "aggregation": decision.aggregation,
-        "name_analysts_in_memo": decision.name_analysts_in_memo,
-        "current_round": decision.current_round,
-    }
+    """What a revision records of a decision (rebuilt by history as ``DecisionSettings``)."""
+    return DecisionSettings.model_validate(decision).model_dump()
 
 
 def decisions_for_user(*, session: Session, user_id: int) -> list[tuple[Decision, str]]:
     stmt = (
-        select(Decision, Member.role)
-        .join(Member, Member.decision_id == Decision.id)
-        .where(Member.user_id == user_id)
-        .order_by(Decision.id)
+        select(Decision, col(Member.role))
+        .join(Member, col(Member.decision_id) == col(Decision.id))
+        .where(col(Member.user_id) == user_id)
+        .order_by(col(Decision.id))
     )
     return [(d, role) for d, role in session.execute(stmt).all()]
 
 
-def role_of(*, session: Session, decision_id: int, user_id: int) -> Role | None:
-    role = session.scalar(
-        select(Member.role).where(Member.decision_id == decision_id, Member.user_id == user_id)
-    )
-    return Role(role) if role else None
-
-
 def create_decision(*, session: Session, actor: User, data: dict[str, Any]) -> Decision:
+    require_admin(actor.is_admin)
     valid, errors = parse(DecisionCreate, data)
     if not errors and valid.scale_max <= valid.scale_min:
         errors = {"scale_max": "Scale maximum must be greater than the scale minimum."}
@@ -83,6 +77,7 @@ def update_decision(
     *, session: Session, decision: Decision, actor_id: int, data: dict[str, Any]
 ) -> Decision:
     """Edit title, question, background, marking, memo naming; the scale only before scoring."""
+    authorize(session=session, decision=decision, user_id=actor_id, action=Action.EDIT_DECISION)
     from app.db.models import Round, Score  # local: avoids a cycle with the scoring service
 
     merged = decision_state(decision) | {
@@ -96,9 +91,9 @@ def update_decision(
     scale_changes = (valid.scale_min, valid.scale_max) != (decision.scale_min, decision.scale_max)
     if scale_changes:
         scored = session.scalar(
-            select(Score.round_id)
-            .join(Round, Round.id == Score.round_id)
-            .where(Round.decision_id == decision.id)
+            select(col(Score.round_id))
+            .join(Round, col(Round.id) == col(Score.round_id))
+            .where(col(Round.decision_id) == decision.id)
             .limit(1)
         )
         if scored is not None:
@@ -144,9 +139,9 @@ def record_decision_update(
 def list_members(*, session: Session, decision_id: int) -> list[tuple[Member, User]]:
     stmt = (
         select(Member, User)
-        .join(User, User.id == Member.user_id)
-        .where(Member.decision_id == decision_id)
-        .order_by(Member.id)
+        .join(User, col(User.id) == col(Member.user_id))
+        .where(col(Member.decision_id) == decision_id)
+        .order_by(col(Member.id))
     )
     return [(m, u) for m, u in session.execute(stmt).all()]
 
@@ -155,6 +150,7 @@ def set_member(
     *, session: Session, decision_id: int, actor_id: int, username: str, role: str
 ) -> Member:
     """Add a user to the decision with ``role``, or change their role."""
+    authorize(session=session, decision=decision_id, user_id=actor_id, action=Action.MANAGE_MEMBERS)
     try:
         role_value = Role(role)
     except ValueError:
@@ -162,11 +158,11 @@ def set_member(
     username = (username or "").strip()
     if not username:
         raise InvalidInput({"username": "Username is required."})
-    user = session.scalar(select(User).where(User.username == username))
+    user = session.scalar(select(User).where(col(User.username) == username))
     if user is None:
         raise InvalidInput({"username": f"No user is called “{username}”."})
     member = session.scalar(
-        select(Member).where(Member.decision_id == decision_id, Member.user_id == user.id)
+        select(Member).where(col(Member.decision_id) == decision_id, col(Member.user_id) == user.id)
     )
     before = {"username": user.username, "role": member.role} if member else None
     if member is None:
@@ -178,7 +174,10 @@ def set_member(
             facilitators = session.scalar(
                 select(func.count())
                 .select_from(Member)
-                .where(Member.decision_id == decision_id, Member.role == Role.FACILITATOR.value)
+                .where(
+                    col(Member.decision_id) == decision_id,
+                    col(Member.role) == Role.FACILITATOR.value,
+                )
             )
             if facilitators == 1:
                 raise InvalidInput(
@@ -198,10 +197,3 @@ def set_member(
         after={"username": user.username, "role": role_value.value},
     )
     return member
-
-
-def get_decision(*, session: Session, decision_id: int) -> Decision:
-    decision = session.get(Decision, decision_id)
-    if decision is None:
-        raise NotFound("That decision does not exist.")
-    return decision

@@ -14,7 +14,7 @@ from typing import Literal, Protocol
 
 import numpy as np
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.db.models import (
     Criterion,
@@ -27,11 +27,12 @@ from app.db.models import (
     Round,
     RoundCompletion,
     Score,
-    ScoringMode,
     User,
 )
 from app.domain import analysis
 from app.domain.errors import NotFound
+from app.domain.labels import analyst_letter
+from app.domain.visibility import group_visible
 from app.services.criteria import list_criteria
 from app.services.decisions import list_members
 from app.services.options import list_options
@@ -166,34 +167,22 @@ class Matrix:
         return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
 
 
-def group_visible(decision: Decision, round_: Round) -> bool:
-    return decision.scoring_mode == ScoringMode.OPEN.value or round_.revealed_at is not None
-
-
 def latest_revision(*, session: Session, decision_id: int) -> int:
     return int(
-        session.scalar(select(func.max(Revision.id)).where(Revision.decision_id == decision_id))
+        session.scalar(
+            select(func.max(col(Revision.id))).where(col(Revision.decision_id) == decision_id)
+        )
         or 0
     )
 
 
-def analyst_labels(members: list[tuple[object, User]]) -> dict[int, str]:
+def analyst_labels(members: Sequence[tuple[Member, User]]) -> dict[int, str]:
     """Analysts as "Analyst A", "Analyst B", … in the order they joined the decision."""
     labels: dict[int, str] = {}
     for m, u in members:
-        if getattr(m, "role", None) == Role.ANALYST.value:
+        if m.role == Role.ANALYST.value:
             labels[u.id] = f"Analyst {analyst_letter(len(labels))}"
     return labels
-
-
-def analyst_letter(index: int) -> str:
-    """0 → "A", 25 → "Z", 26 → "AA": how analysts are named when names are withheld."""
-    out = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        out = chr(65 + rem) + out
-    return out
 
 
 def build_matrix(
@@ -208,7 +197,7 @@ def build_matrix(
     """The live matrix of ``round_number`` (default: the current round) as the viewer sees it."""
     rounds = list(
         session.scalars(
-            select(Round).where(Round.decision_id == decision.id).order_by(Round.number)
+            select(Round).where(col(Round.decision_id) == decision.id).order_by(col(Round.number))
         )
     )
     number = round_number or decision.current_round
@@ -219,7 +208,9 @@ def build_matrix(
     previous = next((r for r in rounds if r.number == number - 1), None)
     previous_scores: list[Score] | None = None
     if previous is not None and group_visible(decision, previous):
-        previous_scores = list(session.scalars(select(Score).where(Score.round_id == previous.id)))
+        previous_scores = list(
+            session.scalars(select(Score).where(col(Score.round_id) == previous.id))
+        )
     return assemble_matrix(
         decision=decision,
         viewer_id=viewer_id,
@@ -231,10 +222,12 @@ def build_matrix(
         options=list_options(session=session, decision_id=decision.id, include_withdrawn=False),
         criteria=list_criteria(session=session, decision_id=decision.id),
         members=list_members(session=session, decision_id=decision.id),
-        scores=list(session.scalars(select(Score).where(Score.round_id == round_.id))),
+        scores=list(session.scalars(select(Score).where(col(Score.round_id) == round_.id))),
         done_ids=set(
             session.scalars(
-                select(RoundCompletion.analyst_id).where(RoundCompletion.round_id == round_.id)
+                select(col(RoundCompletion.analyst_id)).where(
+                    col(RoundCompletion.round_id) == round_.id
+                )
             )
         ),
         previous_scores=previous_scores,
@@ -386,7 +379,7 @@ def spread_by_round(*, session: Session, decision: Decision) -> list[tuple[int, 
     """Mean standard deviation over cells, per visible round: (round, mean std, contested)."""
     out: list[tuple[int, float | None, int]] = []
     rounds = session.scalars(
-        select(Round).where(Round.decision_id == decision.id).order_by(Round.number)
+        select(Round).where(col(Round.decision_id) == decision.id).order_by(col(Round.number))
     )
     scale = analysis.Scale(float(decision.scale_min), float(decision.scale_max))
     active = {
@@ -398,9 +391,9 @@ def spread_by_round(*, session: Session, decision: Decision) -> list[tuple[int, 
             continue
         cells: dict[tuple[int, int], list[float]] = {}
         for s in session.scalars(
-            select(Score).where(Score.round_id == r.id, Score.value.is_not(None))
+            select(Score).where(col(Score.round_id) == r.id, col(Score.value).is_not(None))
         ):
-            if s.option_id in active:
+            if s.option_id in active and s.value is not None:
                 cells.setdefault((s.option_id, s.criterion_id), []).append(float(s.value))
         if not cells:
             out.append((r.number, None, 0))

@@ -4,83 +4,62 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
-from app.db.models import Option, OptionStatus
-from app.db.schemas import OptionCreate, OptionUpdate, parse
-from app.domain.errors import Conflict, InvalidInput, NotFound
-from app.services import revisions
+from app.db.models import Option, OptionCreate, OptionState, OptionStatus, OptionUpdate
+from app.db.schemas import parse
+from app.domain.errors import InvalidInput
+from app.domain.policy import Action
+from app.services import versioned
+from app.services.permissions import authorize
+
+KIND = "option"
+MISSING = "That option does not exist in this decision."
 
 
 def option_state(option: Option) -> dict[str, Any]:
-    return {
-        "title": option.title,
-        "summary": option.summary,
-        "description": option.description,
-        "status": option.status,
-        "position": option.position,
-        "version": option.version,
-    }
-
-
-def _record(
-    session: Session, option: Option, actor_id: int, action: str, before: dict[str, Any] | None
-) -> None:
-    revisions.record(
-        session=session,
-        decision_id=option.decision_id,
-        actor_id=actor_id,
-        entity="option",
-        entity_id=option.id,
-        option_id=option.id,
-        action=action,
-        before=before,
-        after=option_state(option),
-    )
+    """What a revision records of an option (rebuilt by history as an ``OptionState``)."""
+    return OptionState.model_validate(option).model_dump()
 
 
 def get_option(
     *, session: Session, decision_id: int, option_id: int, for_update: bool = False
 ) -> Option:
-    stmt = select(Option).where(Option.id == option_id, Option.decision_id == decision_id)
-    if for_update:
-        stmt = stmt.with_for_update().execution_options(populate_existing=True)
-    option = session.scalars(stmt).first()
-    if option is None:
-        raise NotFound("That option does not exist in this decision.")
-    return option
+    return versioned.load(
+        session,
+        Option,
+        decision_id=decision_id,
+        entity_id=option_id,
+        missing=MISSING,
+        for_update=for_update,
+    )
 
 
 def list_options(
     *, session: Session, decision_id: int, include_withdrawn: bool = True
 ) -> list[Option]:
-    stmt = select(Option).where(Option.decision_id == decision_id)
+    stmt = select(Option).where(col(Option.decision_id) == decision_id)
     if not include_withdrawn:
-        stmt = stmt.where(Option.status == OptionStatus.ACTIVE.value)
-    return list(session.scalars(stmt.order_by(Option.position, Option.id)))
+        stmt = stmt.where(col(Option.status) == OptionStatus.ACTIVE.value)
+    return list(session.exec(stmt.order_by(col(Option.position), col(Option.id))))
 
 
 def create_option(
     *, session: Session, decision_id: int, actor_id: int, data: dict[str, Any]
 ) -> Option:
+    authorize(session=session, decision=decision_id, user_id=actor_id, action=Action.PROPOSE_OPTION)
     valid, errors = parse(OptionCreate, data)
     if errors:
         raise InvalidInput(errors)
-    position = session.scalar(
-        select(func.coalesce(func.max(Option.position), 0)).where(Option.decision_id == decision_id)
-    )
     option = Option(
         decision_id=decision_id,
         title=valid.title,
         summary=valid.summary,
         description=valid.description,
-        position=int(position or 0) + 1,
+        position=versioned.next_position(session, Option, decision_id),
         created_by=actor_id,
     )
-    session.add(option)
-    session.flush()
-    _record(session, option, actor_id, "create", None)
+    versioned.record_created(session, option, kind=KIND, actor_id=actor_id, state=option_state)
     return option
 
 
@@ -88,6 +67,14 @@ def update_option(
     *, session: Session, decision_id: int, option_id: int, actor_id: int, data: dict[str, Any]
 ) -> Option:
     """Save an edit made from ``data['version']``; a newer stored version raises Conflict."""
+    option = get_option(session=session, decision_id=decision_id, option_id=option_id)
+    authorize(
+        session=session,
+        decision=decision_id,
+        user_id=actor_id,
+        action=Action.EDIT_OPTION,
+        is_author=option.created_by == actor_id,
+    )
     valid, errors = parse(OptionUpdate, data)
     if errors:
         raise InvalidInput(errors)
@@ -95,13 +82,15 @@ def update_option(
         session=session, decision_id=decision_id, option_id=option_id, for_update=True
     )
     submitted = {"title": valid.title, "summary": valid.summary, "description": valid.description}
-    if option.version != valid.version:
-        raise Conflict(
+    versioned.check_version(
+        option,
+        valid.version,
+        message=(
             "Someone else saved this option while you were editing it. "
-            "Nothing was overwritten: compare both texts below and save again.",
-            current=option,
-            submitted=submitted,
-        )
+            "Nothing was overwritten: compare both texts below and save again."
+        ),
+        submitted=submitted,
+    )
     return _change(session, option, actor_id, "update", submitted)
 
 
@@ -114,6 +103,9 @@ def set_status(
     status: OptionStatus,
     action: str | None = None,
 ) -> Option:
+    authorize(
+        session=session, decision=decision_id, user_id=actor_id, action=Action.WITHDRAW_OPTION
+    )
     option = get_option(
         session=session, decision_id=decision_id, option_id=option_id, for_update=True
     )
@@ -125,6 +117,12 @@ def restore_text(
     *, session: Session, decision_id: int, option_id: int, actor_id: int, state: dict[str, Any]
 ) -> Option:
     """Bring back an earlier title/summary/description as a new revision (nothing rewritten)."""
+    authorize(
+        session=session,
+        decision=decision_id,
+        user_id=actor_id,
+        action=Action.RESTORE_OPTION_TEXT,
+    )
     option = get_option(
         session=session, decision_id=decision_id, option_id=option_id, for_update=True
     )
@@ -137,13 +135,13 @@ def restore_text(
 def _change(
     session: Session, option: Option, actor_id: int, action: str, changes: dict[str, Any]
 ) -> Option:
-    """Apply ``changes``; if anything differs, bump the version and record one revision."""
-    before = option_state(option)
-    for key, value in changes.items():
-        setattr(option, key, value)
-    if option_state(option) == before:
-        return option
-    option.version += 1
-    session.add(option)
-    _record(session, option, actor_id, action, before)
+    versioned.change(
+        session,
+        option,
+        kind=KIND,
+        actor_id=actor_id,
+        action=action,
+        changes=changes,
+        state=option_state,
+    )
     return option

@@ -8,9 +8,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.db.models import (
+    RATIONALE_MAX,
     Criterion,
     Decision,
     DecisionStatus,
@@ -22,10 +23,11 @@ from app.db.models import (
     ScoringMode,
     utcnow,
 )
-from app.db.schemas import RATIONALE_MAX
 from app.domain.errors import InvalidInput, NotFound, ServiceError
+from app.domain.policy import Action
 from app.services import revisions
 from app.services.decisions import decision_state, record_decision_update
+from app.services.permissions import authorize
 
 NOT_APPLICABLE = "na"
 
@@ -47,7 +49,7 @@ def score_entity_id(round_number: int, option_id: int, criterion_id: int, analys
 
 def get_round(*, session: Session, decision_id: int, number: int) -> Round:
     round_ = session.scalar(
-        select(Round).where(Round.decision_id == decision_id, Round.number == number)
+        select(Round).where(col(Round.decision_id) == decision_id, col(Round.number) == number)
     )
     if round_ is None:
         raise NotFound(f"Round {number} does not exist.")
@@ -95,6 +97,7 @@ def save_score(
             "Scoring has not started: the decision is a draft. The facilitator starts scoring "
             "by setting its status to scoring."
         )
+    authorize(session=session, decision=decision, user_id=analyst_id, action=Action.SCORE)
     option = session.get(Option, option_id)
     criterion = session.get(Criterion, criterion_id)
     if option is None or option.decision_id != decision.id:
@@ -121,13 +124,19 @@ def save_score(
     score = _locked_score(session, **key)
     before = score_state(score)
     if score is None:
-        wanted = {"value": None, "not_applicable": False, "rationale": ""}
+        wanted: dict[str, Any] = {"value": None, "not_applicable": False, "rationale": ""}
         if new_value is not None:
             wanted["value"], wanted["not_applicable"] = new_value
         if rationale is not None:
             wanted["rationale"] = rationale
         if wanted == {"value": None, "not_applicable": False, "rationale": ""}:
-            return Score(**key)  # clearing a cell that was never scored: nothing to record
+            # Clearing a cell that was never scored: nothing to record.
+            return Score(
+                round_id=round_.id,
+                option_id=option_id,
+                criterion_id=criterion_id,
+                analyst_id=analyst_id,
+            )
         if _insert_if_absent(session, key | wanted | {"updated_at": utcnow()}):
             score = _locked_score(session, **key)
             assert score is not None
@@ -153,7 +162,7 @@ def _insert_if_absent(session: Session, row: dict[str, Any]) -> bool:
     """INSERT … ON CONFLICT DO NOTHING; True when this call created the row."""
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(Score).values(**row).on_conflict_do_nothing().returning(Score.round_id)
+    statement = insert(Score).values(**row).on_conflict_do_nothing().returning(col(Score.round_id))
     return session.execute(statement).first() is not None
 
 
@@ -188,10 +197,10 @@ def _locked_score(
     return session.scalar(
         select(Score)
         .where(
-            Score.round_id == round_id,
-            Score.option_id == option_id,
-            Score.criterion_id == criterion_id,
-            Score.analyst_id == analyst_id,
+            col(Score.round_id) == round_id,
+            col(Score.option_id) == option_id,
+            col(Score.criterion_id) == criterion_id,
+            col(Score.analyst_id) == analyst_id,
         )
         .with_for_update()
         .execution_options(populate_existing=True)
@@ -199,6 +208,7 @@ def _locked_score(
 
 
 def set_done(*, session: Session, decision: Decision, analyst_id: int, done: bool) -> None:
+    authorize(session=session, decision=decision, user_id=analyst_id, action=Action.MARK_DONE)
     round_ = get_round(session=session, decision_id=decision.id, number=decision.current_round)
     existing = session.get(RoundCompletion, (round_.id, analyst_id))
     if done == (existing is not None):
@@ -221,6 +231,7 @@ def set_done(*, session: Session, decision: Decision, analyst_id: int, done: boo
 
 
 def reveal_round(*, session: Session, decision: Decision, actor_id: int) -> Round:
+    authorize(session=session, decision=decision, user_id=actor_id, action=Action.REVEAL_ROUND)
     round_ = get_round(session=session, decision_id=decision.id, number=decision.current_round)
     if round_.revealed_at is not None:
         raise ServiceError(f"Round {round_.number} is already revealed.")
@@ -249,9 +260,10 @@ def open_next_round(
     ``expected_round`` is the round the facilitator saw; if another request has opened a
     round since (a double submit), nothing happens twice: the call is refused.
     """
+    authorize(session=session, decision=decision, user_id=actor_id, action=Action.OPEN_ROUND)
     session.scalar(
-        select(Decision.id)
-        .where(Decision.id == decision.id)
+        select(col(Decision.id))
+        .where(col(Decision.id) == decision.id)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
@@ -275,7 +287,7 @@ def open_next_round(
     decision.current_round = new_round.number
     session.add(decision)
     session.flush()
-    previous = session.scalars(select(Score).where(Score.round_id == current.id)).all()
+    previous = session.scalars(select(Score).where(col(Score.round_id) == current.id)).all()
     for old in previous:
         copy = Score(
             round_id=new_round.id,
@@ -327,6 +339,7 @@ def update_settings(
     *, session: Session, decision: Decision, actor_id: int, data: dict[str, Any]
 ) -> Decision:
     """Scoring mode (open/blind), default group value (mean/median) and status."""
+    authorize(session=session, decision=decision, user_id=actor_id, action=Action.CHANGE_SETTINGS)
     errors = {
         key: f"{key.replace('_', ' ').capitalize()} must be one of {', '.join(sorted(allowed))}."
         for key, allowed in SETTINGS.items()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import (
@@ -17,14 +16,17 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
-from app.adapters.markdown import render_markdown
 from app.config import VERSION
 from app.db.models import User
 from app.domain.errors import ServiceError
-from app.web import transaction
+from app.domain.policy import Action
+from app.domain.vocabulary import DecisionStatus, Direction, OptionStatus, Role, ScoringMode
+from app.web import formatting, transaction
+from app.web import print as memo_print
 from app.web.htmx import htmx, is_htmx
 from app.web.transaction import get_session
 
@@ -57,10 +59,18 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(Exception, _server_error)
 
     app.add_url_rule("/healthz", "health", lambda: {"status": "ok"})
-    app.jinja_env.filters["markdown"] = render_markdown
-    app.jinja_env.filters["when"] = format_when
-    app.jinja_env.filters["pct"] = lambda v, d=0: "–" if v is None else f"{v * 100:.{d}f} %"
+    formatting.register(app.jinja_env)
+    memo_print.init_app(app)
     app.jinja_env.globals["app_version"] = VERSION
+    # The vocabulary as values, so templates compare with Role.FACILITATOR, not "facilitator".
+    app.jinja_env.globals.update(
+        Role=Role,
+        ScoringMode=ScoringMode,
+        DecisionStatus=DecisionStatus,
+        OptionStatus=OptionStatus,
+        Direction=Direction,
+        Action=Action,
+    )
 
 
 def wants_json() -> bool:
@@ -68,10 +78,6 @@ def wants_json() -> bool:
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return best == "application/json" and not is_htmx()
-
-
-def current_user() -> User | None:
-    return g.get("user")
 
 
 def _load_user() -> None:
@@ -86,7 +92,7 @@ def _load_user() -> None:
         session.clear()
 
 
-def _require_login() -> Response | tuple[Any, int] | None:
+def _require_login() -> ResponseReturnValue | None:
     if g.user is not None or request.endpoint in PUBLIC_ENDPOINTS:
         return None
     if wants_json():
@@ -150,7 +156,8 @@ def _http_error(exc: HTTPException) -> Any:
         return _server_error(exc)
     code = exc.code or 400
     custom = exc.description and exc.description != type(exc).description
-    return _error_response(code, exc.description if custom else _MESSAGES.get(code, "Error."))
+    message = exc.description if custom and exc.description else _MESSAGES.get(code, "Error.")
+    return _error_response(code, message)
 
 
 def _server_error(exc: Exception) -> Any:
@@ -158,11 +165,3 @@ def _server_error(exc: Exception) -> Any:
 
     current_app.logger.exception("Unhandled error: %s", exc)
     return _error_response(500, "Something went wrong on our side; nothing was saved.")
-
-
-def format_when(value: datetime | None) -> str:
-    if value is None:
-        return ""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -1,14 +1,20 @@
-"""Loading a decision for the logged-in user and checking their role, in one place."""
+"""Loading a decision for the logged-in user, in one place: membership (404) and the
+permission policy (403, 409 while closed) for the action the request takes."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import abort, g, request
+from flask import g, request
 
-from app.db.models import Decision, DecisionStatus, Option, Role, User
-from app.services.decisions import role_of
+from app.db.models import Decision, Option, Role, User
+from app.domain import policy
+from app.domain.errors import NotFound
+from app.domain.policy import Action, Actor
+from app.services.permissions import role_of
 from app.web.transaction import get_session
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @dataclass(frozen=True)
@@ -18,6 +24,15 @@ class Access:
     user: User
 
     @property
+    def actor(self) -> Actor:
+        return Actor(user_id=self.user_id, role=self.role)
+
+    @property
+    def user_id(self) -> int:
+        assert self.user.id is not None
+        return self.user.id
+
+    @property
     def is_facilitator(self) -> bool:
         return self.role is Role.FACILITATOR
 
@@ -25,34 +40,29 @@ class Access:
     def is_analyst(self) -> bool:
         return self.role is Role.ANALYST
 
+    def can(self, action: Action) -> bool:
+        return policy.allows(self.role, action)
+
     def can_edit_option(self, option: Option) -> bool:
         """Facilitators edit any option; analysts edit the options they proposed."""
-        return self.is_facilitator or (self.is_analyst and option.created_by == self.user.id)
+        return policy.allows(
+            self.role, Action.EDIT_OPTION, is_author=option.created_by == self.user.id
+        )
 
 
-def load_decision(
-    decision_id: int, need: Role = Role.OBSERVER, *, allow_closed: bool = False
-) -> Access:
-    """The decision if the user is a member (404 otherwise) with at least ``need`` (403).
-
-    A closed decision is frozen: any state-changing request is refused (409) unless the
-    endpoint says ``allow_closed`` (changing the status back, issuing memos).
-    """
+def load_decision(decision_id: int, action: Action = Action.VIEW) -> Access:
+    """The decision if the user is a member (404 otherwise) whose role allows ``action``
+    (403); a closed decision refuses every change but reopening and memos (409)."""
     session = get_session()
-    role = role_of(session=session, decision_id=decision_id, user_id=g.user.id)
+    user: User = g.user
+    assert user.id is not None
+    role = role_of(session=session, decision_id=decision_id, user_id=user.id)
     decision = session.get(Decision, decision_id) if role else None
     if role is None or decision is None:
-        abort(404, "That decision does not exist or you are not a member of it.")
+        raise NotFound("That decision does not exist or you are not a member of it.")
     g.decision = decision  # lets an error page inside this decision keep its navigation
-    if role.level < need.level:
-        abort(403, f"Your role in this decision ({role.value}) does not allow that.")
-    if (
-        request.method not in {"GET", "HEAD", "OPTIONS"}
-        and decision.status == DecisionStatus.CLOSED.value
-        and not allow_closed
-    ):
-        abort(
-            409,
-            "This decision is closed. The facilitator can reopen it (status: scoring) to make changes.",
-        )
-    return Access(decision=decision, role=role, user=g.user)
+    if action is not Action.EDIT_OPTION:  # whether the analyst wrote it is checked with it
+        policy.require(Actor(user.id, role), action)
+    if request.method not in SAFE_METHODS:
+        policy.require_open(decision.status, action)
+    return Access(decision=decision, role=role, user=user)

@@ -1,8 +1,8 @@
-"""The one place that talks to htmx-flask (its reswap check is too strict; see TRAPS.md)."""
+"""The one place that talks to htmx-flask: its ``reswap`` check rejects ``beforebegin``,
+``afterbegin`` and every modifier, so ``HX-Reswap`` is set here directly."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Response, request
@@ -17,7 +17,8 @@ def is_htmx() -> bool:
 
 
 def hx_target() -> str | None:
-    return request.htmx.target if is_htmx() else None
+    """The id of the element htmx will swap (the ``HX-Target`` header), if any."""
+    return request.headers.get("HX-Target") if is_htmx() else None
 
 
 def make_response(
@@ -30,14 +31,10 @@ def make_response(
     push_url: str | None = None,
 ) -> Response:
     """A response with htmx headers; ``reswap`` is set directly so modifiers are allowed."""
-    response = _htmx_make_response(
+    response: Response = _htmx_make_response(
         body, status, trigger=trigger, retarget=retarget, push_url=push_url
     )
     if reswap:
         response.headers["HX-Reswap"] = reswap
     response.vary.add("HX-Request")
     return response
-
-
-def trigger_header(events: dict[str, Any]) -> str:
-    return json.dumps(events)

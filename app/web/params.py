@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from flask import abort, request
 from werkzeug.routing import IntegerConverter, Map
@@ -30,3 +30,15 @@ def int_arg(name: str) -> int | None:
     if not 0 <= value <= MAX_ID:
         abort(400, f"{name.replace('_', ' ').capitalize()} is out of range.")
     return value
+
+
+def method_arg() -> Literal["mean", "median"] | None:
+    """The group value asked for (``?method=mean|median``), None for the decision's own."""
+    raw = request.values.get("method") or None
+    if raw is None:
+        return None
+    if raw == "mean":
+        return "mean"
+    if raw == "median":
+        return "median"
+    abort(400, "method must be mean or median.")

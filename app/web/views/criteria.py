@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from app.db.models import Role
-from app.domain.errors import Conflict, InvalidInput, NotFound
+from app.domain.errors import Conflict, InvalidInput
+from app.domain.policy import Action
 from app.services import criteria as criteria_service
 from app.web.access import Access, load_decision
 from app.web.htmx import is_htmx, make_response
@@ -38,13 +38,13 @@ def index(decision_id: int) -> ResponseReturnValue:
 
 @bp.post("")
 def create(decision_id: int) -> ResponseReturnValue:
-    access = load_decision(decision_id, Role.FACILITATOR)
+    access = load_decision(decision_id, Action.EDIT_CRITERIA)
     db = get_session()
     try:
         criteria_service.create_criterion(
             session=db,
             decision_id=decision_id,
-            actor_id=access.user.id,
+            actor_id=access.user_id,
             data=request.form.to_dict(),
         )
     except InvalidInput as exc:
@@ -56,14 +56,14 @@ def create(decision_id: int) -> ResponseReturnValue:
 
 @bp.get("/<int:criterion_id>/edit")
 def edit(decision_id: int, criterion_id: int) -> ResponseReturnValue:
-    access = load_decision(decision_id, Role.FACILITATOR)
+    access = load_decision(decision_id, Action.EDIT_CRITERIA)
     _get(decision_id, criterion_id)
     return _section(access, editing=criterion_id)
 
 
 @bp.post("/<int:criterion_id>")
 def update(decision_id: int, criterion_id: int) -> ResponseReturnValue:
-    access = load_decision(decision_id, Role.FACILITATOR)
+    access = load_decision(decision_id, Action.EDIT_CRITERIA)
     _get(decision_id, criterion_id)
     db = get_session()
     try:
@@ -71,7 +71,7 @@ def update(decision_id: int, criterion_id: int) -> ResponseReturnValue:
             session=db,
             decision_id=decision_id,
             criterion_id=criterion_id,
-            actor_id=access.user.id,
+            actor_id=access.user_id,
             data=request.form.to_dict(),
         )
     except InvalidInput as exc:
@@ -86,9 +86,6 @@ def update(decision_id: int, criterion_id: int) -> ResponseReturnValue:
 
 
 def _get(decision_id: int, criterion_id: int) -> None:
-    try:
-        criteria_service.get_criterion(
-            session=get_session(), decision_id=decision_id, criterion_id=criterion_id
-        )
-    except NotFound as exc:
-        abort(404, exc.message)
+    criteria_service.get_criterion(
+        session=get_session(), decision_id=decision_id, criterion_id=criterion_id
+    )

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask import Blueprint, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from app.db.models import Role
 from app.domain.errors import InvalidInput
+from app.domain.policy import Action
 from app.services import criteria as criteria_service
 from app.services import decisions as decision_service
 from app.services import options as option_service
@@ -14,6 +14,7 @@ from app.services import robustness as robustness_service
 from app.services.matrix import build_matrix, spread_by_round
 from app.web.access import load_decision
 from app.web.htmx import is_htmx, make_response
+from app.web.presenters import robustness as robustness_presenter
 from app.web.transaction import get_session
 
 bp = Blueprint("decisions", __name__)
@@ -27,8 +28,6 @@ def index() -> ResponseReturnValue:
 
 @bp.post("/decisions")
 def create() -> ResponseReturnValue:
-    if not g.user.is_admin:
-        abort(403, "Only administrators can create decisions.")
     db = get_session()
     try:
         decision = decision_service.create_decision(
@@ -56,16 +55,18 @@ def overview_context(decision_id: int) -> dict[str, object]:
         "members": decision_service.list_members(session=db, decision_id=decision_id),
         "spread": spread_by_round(session=db, decision=access.decision),
         "m": build_matrix(
-            session=db, decision=access.decision, viewer_id=access.user.id, role=access.role
+            session=db, decision=access.decision, viewer_id=access.user_id, role=access.role
         ),
         # ?samples=&band= choose the robustness sampling (bad values answer 400).
-        "robustness": robustness_service.compute(
-            session=db,
-            decision=access.decision,
-            viewer_id=access.user.id,
-            role=access.role,
-            samples=settings.samples,
-            band=settings.band,
+        "robustness": robustness_presenter.present(
+            robustness_service.compute(
+                session=db,
+                decision=access.decision,
+                viewer_id=access.user_id,
+                role=access.role,
+                samples=settings.samples,
+                band=settings.band,
+            )
         ),
     }
 
@@ -77,13 +78,13 @@ def overview(decision_id: int) -> ResponseReturnValue:
 
 @bp.post("/decisions/<int:decision_id>/edit")
 def edit(decision_id: int) -> ResponseReturnValue:
-    access = load_decision(decision_id, Role.FACILITATOR)
+    access = load_decision(decision_id, Action.EDIT_DECISION)
     db = get_session()
     try:
         decision_service.update_decision(
             session=db,
             decision=access.decision,
-            actor_id=access.user.id,
+            actor_id=access.user_id,
             data=request.form.to_dict(),
         )
     except InvalidInput as exc:
@@ -100,14 +101,14 @@ def edit(decision_id: int) -> ResponseReturnValue:
 
 @bp.post("/decisions/<int:decision_id>/members")
 def set_member(decision_id: int) -> ResponseReturnValue:
-    access = load_decision(decision_id, Role.FACILITATOR)
+    access = load_decision(decision_id, Action.MANAGE_MEMBERS)
     db = get_session()
     errors: dict[str, str] = {}
     try:
         decision_service.set_member(
             session=db,
             decision_id=decision_id,
-            actor_id=access.user.id,
+            actor_id=access.user_id,
             username=request.form.get("username", ""),
             role=request.form.get("role", ""),
         )

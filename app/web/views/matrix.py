@@ -5,14 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from app.db.models import Role
-from app.domain.errors import NotFound
+from app.domain.policy import Action
 from app.services import criteria as criteria_service
 from app.services import scores as score_service
 from app.services.matrix import Matrix, build_matrix, latest_revision
 from app.web.access import Access, load_decision
 from app.web.htmx import hx_target, is_htmx, make_response
-from app.web.params import int_arg
+from app.web.params import int_arg, method_arg
 from app.web.transaction import get_session
 
 bp = Blueprint("matrix", __name__, url_prefix="/decisions/<int:decision_id>")
@@ -20,20 +19,14 @@ bp = Blueprint("matrix", __name__, url_prefix="/decisions/<int:decision_id>")
 
 def load_matrix(access: Access, *, round_number: int | None = None) -> Matrix:
     """The matrix for this request (``?method=``), 400/404 on bad parameters."""
-    method = request.args.get("method")
-    if method not in (None, "mean", "median"):
-        abort(400, "method must be mean or median.")
-    try:
-        return build_matrix(
-            session=get_session(),
-            decision=access.decision,
-            viewer_id=access.user.id,
-            role=access.role,
-            round_number=round_number,
-            method=method,  # type: ignore[arg-type]
-        )
-    except NotFound as exc:
-        abort(404, exc.message)
+    return build_matrix(
+        session=get_session(),
+        decision=access.decision,
+        viewer_id=access.user_id,
+        role=access.role,
+        round_number=round_number,
+        method=method_arg(),
+    )
 
 
 @bp.get("/matrix")
@@ -64,9 +57,7 @@ def poll(decision_id: int) -> ResponseReturnValue:
 
 @bp.post("/matrix/scores")
 def save_score(decision_id: int) -> ResponseReturnValue:
-    access = load_decision(decision_id, Role.ANALYST)
-    if access.role is not Role.ANALYST:
-        abort(403, "Only analysts score options.")
+    access = load_decision(decision_id, Action.SCORE)
     option_id, criterion_id = int_arg("option_id"), int_arg("criterion_id")
     if option_id is None or criterion_id is None:
         abort(400, "option_id and criterion_id are required.")
@@ -74,7 +65,7 @@ def save_score(decision_id: int) -> ResponseReturnValue:
     score_service.save_score(
         session=db,
         decision=access.decision,
-        analyst_id=access.user.id,
+        analyst_id=access.user_id,
         option_id=option_id,
         criterion_id=criterion_id,
         value=request.form.get("value"),
@@ -109,13 +100,13 @@ def cell_detail(decision_id: int, option_id: int, criterion_id: int) -> Response
 
 @bp.post("/matrix/weights/<int:criterion_id>")
 def set_weight(decision_id: int, criterion_id: int) -> ResponseReturnValue:
-    access = load_decision(decision_id, Role.FACILITATOR)
+    access = load_decision(decision_id, Action.EDIT_CRITERIA)
     db = get_session()
     criteria_service.set_weight(
         session=db,
         decision_id=decision_id,
         criterion_id=criterion_id,
-        actor_id=access.user.id,
+        actor_id=access.user_id,
         weight=request.form.get("weight", ""),
     )
     if not is_htmx():
@@ -128,14 +119,12 @@ def set_weight(decision_id: int, criterion_id: int) -> ResponseReturnValue:
 
 @bp.post("/matrix/done")
 def mark_done(decision_id: int) -> ResponseReturnValue:
-    access = load_decision(decision_id, Role.ANALYST)
-    if access.role is not Role.ANALYST:
-        abort(403, "Only analysts mark their scoring done.")
+    access = load_decision(decision_id, Action.MARK_DONE)
     db = get_session()
     score_service.set_done(
         session=db,
         decision=access.decision,
-        analyst_id=access.user.id,
+        analyst_id=access.user_id,
         done=request.form.get("done", "1") == "1",
     )
     return _back_to_matrix(decision_id)
@@ -143,20 +132,20 @@ def mark_done(decision_id: int) -> ResponseReturnValue:
 
 @bp.post("/rounds/reveal")
 def reveal(decision_id: int) -> ResponseReturnValue:
-    access = load_decision(decision_id, Role.FACILITATOR)
+    access = load_decision(decision_id, Action.REVEAL_ROUND)
     db = get_session()
-    score_service.reveal_round(session=db, decision=access.decision, actor_id=access.user.id)
+    score_service.reveal_round(session=db, decision=access.decision, actor_id=access.user_id)
     return _back_to_matrix(decision_id)
 
 
 @bp.post("/rounds")
 def open_round(decision_id: int) -> ResponseReturnValue:
-    access = load_decision(decision_id, Role.FACILITATOR)
+    access = load_decision(decision_id, Action.OPEN_ROUND)
     db = get_session()
     score_service.open_next_round(
         session=db,
         decision=access.decision,
-        actor_id=access.user.id,
+        actor_id=access.user_id,
         expected_round=int_arg("round"),
     )
     return _back_to_matrix(decision_id)
@@ -164,15 +153,15 @@ def open_round(decision_id: int) -> ResponseReturnValue:
 
 @bp.post("/settings")
 def settings(decision_id: int) -> ResponseReturnValue:
-    access = load_decision(decision_id, Role.FACILITATOR, allow_closed=True)
+    access = load_decision(decision_id, Action.CHANGE_SETTINGS)
     db = get_session()
     score_service.update_settings(
-        session=db, decision=access.decision, actor_id=access.user.id, data=request.form.to_dict()
+        session=db, decision=access.decision, actor_id=access.user_id, data=request.form.to_dict()
     )
     return _back_to_matrix(decision_id)
 
 
-def _back_to_matrix(decision_id: int) -> Response:
+def _back_to_matrix(decision_id: int) -> ResponseReturnValue:
     target = url_for("matrix.page", decision_id=decision_id)
     if is_htmx():
         response = make_response("", 200)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from app.db.models import Option, OptionStatus, Role
-from app.domain.errors import Conflict, InvalidInput, NotFound
+from app.db.models import Option, OptionStatus
+from app.domain import policy
+from app.domain.errors import Conflict, InvalidInput
+from app.domain.policy import Action
 from app.services import options as option_service
 from app.web.access import Access, load_decision
 from app.web.htmx import is_htmx, make_response
@@ -15,14 +17,11 @@ from app.web.transaction import get_session
 bp = Blueprint("options", __name__, url_prefix="/decisions/<int:decision_id>/options")
 
 
-def _load(decision_id: int, option_id: int, need: Role = Role.OBSERVER) -> tuple[Access, Option]:
-    access = load_decision(decision_id, need)
-    try:
-        option = option_service.get_option(
-            session=get_session(), decision_id=decision_id, option_id=option_id
-        )
-    except NotFound as exc:
-        abort(404, exc.message)
+def _load(decision_id: int, option_id: int, action: Action = Action.VIEW) -> tuple[Access, Option]:
+    access = load_decision(decision_id, action)
+    option = option_service.get_option(
+        session=get_session(), decision_id=decision_id, option_id=option_id
+    )
     return access, option
 
 
@@ -56,13 +55,13 @@ def index(decision_id: int) -> ResponseReturnValue:
 
 @bp.post("")
 def create(decision_id: int) -> ResponseReturnValue:
-    access = load_decision(decision_id, Role.ANALYST)
+    access = load_decision(decision_id, Action.PROPOSE_OPTION)
     db = get_session()
     try:
         option = option_service.create_option(
             session=db,
             decision_id=decision_id,
-            actor_id=access.user.id,
+            actor_id=access.user_id,
             data=request.form.to_dict(),
         )
     except InvalidInput as exc:
@@ -97,9 +96,8 @@ def detail(decision_id: int, option_id: int) -> ResponseReturnValue:
 
 @bp.get("/<int:option_id>/edit")
 def edit(decision_id: int, option_id: int) -> ResponseReturnValue:
-    access, option = _load(decision_id, option_id, Role.ANALYST)
-    if not access.can_edit_option(option):
-        abort(403, "Only the facilitator or the analyst who proposed it can edit this option.")
+    access, option = _load(decision_id, option_id, Action.EDIT_OPTION)
+    policy.require(access.actor, Action.EDIT_OPTION, is_author=option.created_by == access.user_id)
     return make_response(
         render_template(
             "options/_edit.html", decision=access.decision, option=option, form=option, errors={}
@@ -109,16 +107,14 @@ def edit(decision_id: int, option_id: int) -> ResponseReturnValue:
 
 @bp.post("/<int:option_id>")
 def update(decision_id: int, option_id: int) -> ResponseReturnValue:
-    access, option = _load(decision_id, option_id, Role.ANALYST)
-    if not access.can_edit_option(option):
-        abort(403, "Only the facilitator or the analyst who proposed it can edit this option.")
+    access, option = _load(decision_id, option_id, Action.EDIT_OPTION)
     db = get_session()
     try:
         option = option_service.update_option(
             session=db,
             decision_id=decision_id,
             option_id=option_id,
-            actor_id=access.user.id,
+            actor_id=access.user_id,
             data=request.form.to_dict(),
         )
     except InvalidInput as exc:
@@ -159,18 +155,15 @@ def _edit_again(
 
 
 def _set_status(decision_id: int, option_id: int, status: OptionStatus) -> ResponseReturnValue:
-    access = load_decision(decision_id, Role.FACILITATOR)
+    access = load_decision(decision_id, Action.WITHDRAW_OPTION)
     db = get_session()
-    try:
-        option = option_service.set_status(
-            session=db,
-            decision_id=decision_id,
-            option_id=option_id,
-            actor_id=access.user.id,
-            status=status,
-        )
-    except NotFound as exc:
-        abort(404, exc.message)
+    option = option_service.set_status(
+        session=db,
+        decision_id=decision_id,
+        option_id=option_id,
+        actor_id=access.user_id,
+        status=status,
+    )
     if not is_htmx():
         return redirect(url_for("decisions.overview", decision_id=decision_id) + "#options", 303)
     return _row(access, option)

@@ -11,7 +11,8 @@ from app.db.schemas import parse
 from app.domain.errors import InvalidInput
 from app.domain.policy import Action
 from app.services import versioned
-from app.services.permissions import authorize
+from app.services.decisions import MAX_CRITERIA, check_room
+from app.services.permissions import authorize, lock_decision
 
 KIND = "criterion"
 MISSING = "That criterion does not exist in this decision."
@@ -43,10 +44,20 @@ def get_criterion(
 def create_criterion(
     *, session: Session, decision_id: int, actor_id: int, data: dict[str, Any]
 ) -> Criterion:
+    """A new criterion, up to ``MAX_CRITERIA`` per decision."""
+    lock_decision(session, decision_id)
     authorize(session=session, decision=decision_id, user_id=actor_id, action=Action.EDIT_CRITERIA)
     valid, errors = parse(CriterionCreate, data)
     if errors:
         raise InvalidInput(errors)
+    check_room(
+        session=session,
+        decision_id=decision_id,
+        model=Criterion,
+        limit=MAX_CRITERIA,
+        field="name",
+        noun="criteria",
+    )
     criterion = Criterion(
         decision_id=decision_id,
         name=valid.name,
@@ -64,6 +75,7 @@ def create_criterion(
 def update_criterion(
     *, session: Session, decision_id: int, criterion_id: int, actor_id: int, data: dict[str, Any]
 ) -> Criterion:
+    lock_decision(session, decision_id, shared=True)  # not while the decision is being closed
     authorize(session=session, decision=decision_id, user_id=actor_id, action=Action.EDIT_CRITERIA)
     valid, errors = parse(CriterionUpdate, data)
     if errors:
@@ -93,6 +105,7 @@ def set_weight(
     *, session: Session, decision_id: int, criterion_id: int, actor_id: int, weight: Any
 ) -> Criterion:
     """Change only the weight (the matrix's live weight controls); last write wins."""
+    lock_decision(session, decision_id, shared=True)
     authorize(session=session, decision=decision_id, user_id=actor_id, action=Action.EDIT_CRITERIA)
     criterion = get_criterion(
         session=session, decision_id=decision_id, criterion_id=criterion_id, for_update=True

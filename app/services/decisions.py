@@ -1,11 +1,11 @@
-"""Decisions and their members."""
+"""Decisions, their members, and how much one decision may hold."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlmodel import Session, col
+from sqlmodel import Session, SQLModel, col
 
 from app.db.models import (
     Decision,
@@ -21,12 +21,35 @@ from app.db.schemas import parse
 from app.domain.errors import InvalidInput
 from app.domain.policy import Action, require_admin
 from app.services import revisions
-from app.services.permissions import authorize
+from app.services.permissions import authorize, lock_decision
+
+# How much one decision may hold (each page and every analysis grows with these). Withdrawn
+# options count: they stay on the overview and in history, and are never deleted.
+MAX_OPTIONS = 60
+MAX_CRITERIA = 30
+MAX_MEMBERS = 200
 
 
 def decision_state(decision: Decision) -> dict[str, Any]:
     """What a revision records of a decision (rebuilt by history as ``DecisionSettings``)."""
     return DecisionSettings.model_validate(decision).model_dump()
+
+
+def check_room(
+    *, session: Session, decision_id: int, model: type[SQLModel], limit: int, field: str, noun: str
+) -> None:
+    """Refuse (422) adding one more ``model`` row to a decision that holds ``limit`` already.
+
+    The caller holds the decision's lock (:func:`lock_decision`), so two additions at once
+    cannot both pass the count."""
+    table: Any = model
+    count = session.scalar(
+        select(func.count()).select_from(model).where(table.decision_id == decision_id)
+    )
+    if (count or 0) >= limit:
+        raise InvalidInput(
+            {field: f"A decision can hold at most {limit} {noun}; this one has {count}."}
+        )
 
 
 def decisions_for_user(*, session: Session, user_id: int) -> list[tuple[Decision, str]]:
@@ -77,6 +100,7 @@ def update_decision(
     *, session: Session, decision: Decision, actor_id: int, data: dict[str, Any]
 ) -> Decision:
     """Edit title, question, background, marking, memo naming; the scale only before scoring."""
+    decision = lock_decision(session, decision)
     authorize(session=session, decision=decision, user_id=actor_id, action=Action.EDIT_DECISION)
     from app.db.models import Round, Score  # local: avoids a cycle with the scoring service
 
@@ -149,7 +173,11 @@ def list_members(*, session: Session, decision_id: int) -> list[tuple[Member, Us
 def set_member(
     *, session: Session, decision_id: int, actor_id: int, username: str, role: str
 ) -> Member:
-    """Add a user to the decision with ``role``, or change their role."""
+    """Add a user to the decision with ``role``, or change their role.
+
+    The decision is locked first: two facilitators demoting each other at once leave one
+    facilitator, and the same user added twice at once is one member."""
+    lock_decision(session, decision_id)
     authorize(session=session, decision=decision_id, user_id=actor_id, action=Action.MANAGE_MEMBERS)
     try:
         role_value = Role(role)
@@ -166,6 +194,14 @@ def set_member(
     )
     before = {"username": user.username, "role": member.role} if member else None
     if member is None:
+        check_room(
+            session=session,
+            decision_id=decision_id,
+            model=Member,
+            limit=MAX_MEMBERS,
+            field="username",
+            noun="members",
+        )
         member = Member(decision_id=decision_id, user_id=user.id, role=role_value.value)
     elif member.role == role_value.value:
         return member

@@ -11,7 +11,8 @@ from app.db.schemas import parse
 from app.domain.errors import InvalidInput
 from app.domain.policy import Action
 from app.services import versioned
-from app.services.permissions import authorize
+from app.services.decisions import MAX_OPTIONS, check_room
+from app.services.permissions import authorize, lock_decision
 
 KIND = "option"
 MISSING = "That option does not exist in this decision."
@@ -47,10 +48,20 @@ def list_options(
 def create_option(
     *, session: Session, decision_id: int, actor_id: int, data: dict[str, Any]
 ) -> Option:
+    """A new option, up to ``MAX_OPTIONS`` per decision (withdrawn ones count)."""
+    lock_decision(session, decision_id)
     authorize(session=session, decision=decision_id, user_id=actor_id, action=Action.PROPOSE_OPTION)
     valid, errors = parse(OptionCreate, data)
     if errors:
         raise InvalidInput(errors)
+    check_room(
+        session=session,
+        decision_id=decision_id,
+        model=Option,
+        limit=MAX_OPTIONS,
+        field="title",
+        noun="options (withdrawn ones included)",
+    )
     option = Option(
         decision_id=decision_id,
         title=valid.title,
@@ -67,6 +78,7 @@ def update_option(
     *, session: Session, decision_id: int, option_id: int, actor_id: int, data: dict[str, Any]
 ) -> Option:
     """Save an edit made from ``data['version']``; a newer stored version raises Conflict."""
+    lock_decision(session, decision_id, shared=True)  # not while the decision is being closed
     option = get_option(session=session, decision_id=decision_id, option_id=option_id)
     authorize(
         session=session,
@@ -103,6 +115,9 @@ def set_status(
     status: OptionStatus,
     action: str | None = None,
 ) -> Option:
+    """Withdraw or restore; the decision is locked so no score lands on an option being
+    withdrawn at the same moment."""
+    lock_decision(session, decision_id)
     authorize(
         session=session, decision=decision_id, user_id=actor_id, action=Action.WITHDRAW_OPTION
     )
@@ -117,6 +132,7 @@ def restore_text(
     *, session: Session, decision_id: int, option_id: int, actor_id: int, state: dict[str, Any]
 ) -> Option:
     """Bring back an earlier title/summary/description as a new revision (nothing rewritten)."""
+    lock_decision(session, decision_id, shared=True)
     authorize(
         session=session,
         decision=decision_id,

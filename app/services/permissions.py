@@ -1,4 +1,5 @@
-"""The permission policy applied to a stored decision: who is asking, in which role."""
+"""The permission policy applied to a stored decision: who is asking, in which role; and the
+decision's row lock, which every change whose checks decide anything takes first."""
 
 from __future__ import annotations
 
@@ -8,6 +9,31 @@ from app.db.models import Decision, Member, Role
 from app.domain import policy
 from app.domain.errors import NotFound
 from app.domain.policy import Action, Actor
+
+
+def lock_decision(session: Session, decision: Decision | int, *, shared: bool = False) -> Decision:
+    """The decision re-read and locked until the transaction ends (``SELECT … FOR UPDATE``).
+
+    Take it before any check that decides a change (the current round, the status, the number
+    of facilitators, options or members): a concurrent change of the same decision then waits
+    for this transaction and sees its outcome. On SQLite a write transaction already holds the
+    database's write lock (``BEGIN IMMEDIATE``) and the statement is a plain read. The loaded
+    ``Decision`` object, if any, is refreshed in place.
+
+    ``shared`` takes ``FOR SHARE`` instead, for a change that only needs the decision to stay as
+    it is (saving a score): such changes run side by side, and one that takes the full lock
+    (opening a round, closing the decision) waits for all of them. A transaction holding the
+    shared lock must not go on to change the decision row itself."""
+    decision_id = decision if isinstance(decision, int) else decision.id
+    locked = session.exec(
+        select(Decision)
+        .where(col(Decision.id) == decision_id)
+        .with_for_update(read=shared)
+        .execution_options(populate_existing=True)
+    ).first()
+    if locked is None:
+        raise NotFound("That decision does not exist or you are not a member of it.")
+    return locked
 
 
 def role_of(*, session: Session, decision_id: int, user_id: int) -> Role | None:

@@ -27,7 +27,7 @@ from app.domain.errors import InvalidInput, NotFound, ServiceError
 from app.domain.policy import Action
 from app.services import revisions
 from app.services.decisions import decision_state, record_decision_update
-from app.services.permissions import authorize
+from app.services.permissions import authorize, lock_decision
 
 NOT_APPLICABLE = "na"
 
@@ -49,7 +49,9 @@ def score_entity_id(round_number: int, option_id: int, criterion_id: int, analys
 
 def get_round(*, session: Session, decision_id: int, number: int) -> Round:
     round_ = session.scalar(
-        select(Round).where(col(Round.decision_id) == decision_id, col(Round.number) == number)
+        select(Round)
+        .where(col(Round.decision_id) == decision_id, col(Round.number) == number)
+        .execution_options(populate_existing=True)
     )
     if round_ is None:
         raise NotFound(f"Round {number} does not exist.")
@@ -88,8 +90,12 @@ def save_score(
 ) -> Score:
     """Set the analyst's value and/or rationale for one cell in the current round.
 
-    ``value=None`` leaves the value alone (rationale-only save) and vice versa.
+    ``value=None`` leaves the value alone (rationale-only save) and vice versa. The decision
+    is locked first, so a round opened, a reveal or a closing at the same moment either
+    happened before (and the score lands in the new round or is refused) or waits for it.
+    Saves share the lock: they do not wait for each other.
     """
+    decision = lock_decision(session, decision, shared=True)
     if decision.status == DecisionStatus.CLOSED.value:
         raise ServiceError("This decision is closed; scores can no longer change.")
     if decision.status == DecisionStatus.DRAFT.value:
@@ -208,9 +214,12 @@ def _locked_score(
 
 
 def set_done(*, session: Session, decision: Decision, analyst_id: int, done: bool) -> None:
+    """Mark (or unmark) the analyst's scoring of the current round done; repeating it is a
+    no-op, also when requests arrive together (the decision is locked first)."""
+    decision = lock_decision(session, decision)
     authorize(session=session, decision=decision, user_id=analyst_id, action=Action.MARK_DONE)
     round_ = get_round(session=session, decision_id=decision.id, number=decision.current_round)
-    existing = session.get(RoundCompletion, (round_.id, analyst_id))
+    existing = session.get(RoundCompletion, (round_.id, analyst_id), populate_existing=True)
     if done == (existing is not None):
         return
     if done:
@@ -231,6 +240,8 @@ def set_done(*, session: Session, decision: Decision, analyst_id: int, done: boo
 
 
 def reveal_round(*, session: Session, decision: Decision, actor_id: int) -> Round:
+    """Reveal the current round (once: a second request, even a simultaneous one, is refused)."""
+    decision = lock_decision(session, decision)
     authorize(session=session, decision=decision, user_id=actor_id, action=Action.REVEAL_ROUND)
     round_ = get_round(session=session, decision_id=decision.id, number=decision.current_round)
     if round_.revealed_at is not None:
@@ -260,14 +271,8 @@ def open_next_round(
     ``expected_round`` is the round the facilitator saw; if another request has opened a
     round since (a double submit), nothing happens twice: the call is refused.
     """
+    decision = lock_decision(session, decision)
     authorize(session=session, decision=decision, user_id=actor_id, action=Action.OPEN_ROUND)
-    session.scalar(
-        select(col(Decision.id))
-        .where(col(Decision.id) == decision.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    session.refresh(decision)
     if expected_round is not None and expected_round != decision.current_round:
         raise ServiceError(
             f"Round {decision.current_round} is already open; refresh the page.", status=409
@@ -339,6 +344,7 @@ def update_settings(
     *, session: Session, decision: Decision, actor_id: int, data: dict[str, Any]
 ) -> Decision:
     """Scoring mode (open/blind), default group value (mean/median) and status."""
+    decision = lock_decision(session, decision)
     authorize(session=session, decision=decision, user_id=actor_id, action=Action.CHANGE_SETTINGS)
     errors = {
         key: f"{key.replace('_', ' ').capitalize()} must be one of {', '.join(sorted(allowed))}."

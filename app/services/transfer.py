@@ -14,8 +14,11 @@ session version (sessions do not travel). ``exported_at`` is the only field that
 between two exports of the same data.
 
 Import loads into a database that does not hold the decision yet — an empty one, or one
-whose existing users match the file's by id *and* username. Anything else is refused before
-a row is written.
+whose existing users match the file's by id *and* username. Every row must belong to the
+file's own decision and refer only to rows in the file (its options, criteria, rounds,
+revisions and users), no id may be taken already, score keys must read
+``round:option:criterion:analyst``, and the decision must keep within the limits of
+``app.services.decisions``. Anything else is refused before a row is written.
 
 The file is a full record for operators; it ignores blind-round visibility (the CSV and XLSX
 downloads of the matrix are for members and show only what the viewer may see).
@@ -26,6 +29,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -40,6 +44,7 @@ from sqlalchemy import (
     LargeBinary,
     Select,
     Table,
+    UniqueConstraint,
     func,
     select,
     text,
@@ -61,6 +66,7 @@ from app.db.models import (
     Score,
     User,
 )
+from app.services.decisions import MAX_CRITERIA, MAX_MEMBERS, MAX_OPTIONS
 
 FORMAT = "options-matrix/decision"
 FORMAT_VERSION = 1
@@ -321,6 +327,7 @@ def import_decision(*, session: Session, data: object) -> int:
         pdf = memo.get("pdf")
         if not isinstance(pdf, bytes) or hashlib.sha256(pdf).hexdigest() != memo.get("sha256"):
             raise TransferError(f"Memo {memo['id']}: the PDF does not match its SHA-256.")
+    _check_references(decision_rows[0], _section(data, "users"), sections)
 
     if user_rows:
         session.execute(users.insert(), user_rows)
@@ -330,6 +337,101 @@ def import_decision(*, session: Session, data: object) -> int:
             session.execute(_table(model).insert(), sections[section])
     _advance_sequences(session)
     return int(decision_rows[0]["id"])
+
+
+ID_KEY, SCORE_KEY = re.compile(r"[0-9]{1,9}"), re.compile(r"([0-9]{1,9}):" * 3 + r"([0-9]{1,9})")
+# The columns of each section that refer to another row: empty, or a row of the same file.
+REFERENCES: dict[str, tuple[str, ...]] = {
+    "members": ("user_id",),
+    "options": ("created_by",),
+    "rounds": ("opened_by", "revealed_by"),
+    "round_completions": ("round_id", "analyst_id"),
+    "scores": ("round_id", "option_id", "criterion_id", "analyst_id"),
+    "revisions": ("actor_id", "option_id", "criterion_id", "round_number"),
+    "memos": ("issued_by", "round_number", "revision_id"),
+}
+USER_COLUMNS = ("user_id", "created_by", "opened_by", "revealed_by", "analyst_id", "actor_id")
+LIMITS = {"options": MAX_OPTIONS, "criteria": MAX_CRITERIA, "members": MAX_MEMBERS}
+
+
+def _refuse(section: str, row: Row, problem: str) -> TransferError:
+    which = row.get("id", f"for round {row.get('round_id')}")
+    return TransferError(f"{section} row {which}: {problem}; nothing was imported.")
+
+
+def _check_references(decision: Row, users: list[Row], sections: dict[str, list[Row]]) -> None:
+    """Every row belongs to the file's decision and points only at rows in the file."""
+    decision_id = decision["id"]
+    user_ids = {row.get("id") for row in users}
+    rounds = {row.get("id"): row.get("number") for row in sections["rounds"]}
+    known: dict[str, set[Any]] = {
+        "round_id": set(rounds),
+        "option_id": {row.get("id") for row in sections["options"]},
+        "criterion_id": {row.get("id") for row in sections["criteria"]},
+        "round_number": set(rounds.values()),
+        "revision_id": {row.get("id") for row in sections["revisions"]},
+    } | dict.fromkeys(("issued_by", *USER_COLUMNS), user_ids)
+    if len(user_ids) != len(users) or len({row.get("username") for row in users}) != len(users):
+        raise TransferError("users: two users share an id or a username.")
+    if decision.get("created_by") not in user_ids | {None}:
+        raise TransferError("The decision's creator is not among the file's users.")
+    for section, model in SECTIONS:
+        rows, table = sections[section], _table(model)
+        limit = LIMITS.get(section, len(rows))
+        if len(rows) > limit:
+            raise TransferError(f"A decision can hold at most {limit} {section}, not {len(rows)}.")
+        uniques = [list(table.primary_key.columns)] + [
+            list(c.columns) for c in table.constraints if isinstance(c, UniqueConstraint)
+        ]
+        for unique in uniques:
+            keys = [tuple(row.get(c.name) for c in unique) for row in rows]
+            if len(set(keys)) != len(keys):
+                names = ", ".join(c.name for c in unique)
+                raise TransferError(f"{section}: two rows share the same {names}.")
+        for row in rows:
+            if "decision_id" in table.c and row.get("decision_id") != decision_id:
+                raise _refuse(
+                    section,
+                    row,
+                    f"it belongs to decision {row.get('decision_id')}, not to the file's "
+                    f"decision {decision_id}",
+                )
+            for column in REFERENCES.get(section, ()):
+                if row.get(column) is not None and row[column] not in known[column]:
+                    raise _refuse(section, row, f"{column} {row[column]} is not in the file")
+    for row in sections["revisions"]:
+        _check_revision(row, decision_id, known)
+
+
+def _check_revision(row: Row, decision_id: int, known: dict[str, set[Any]]) -> None:
+    """A revision's key names an entity of the file; its before and after are objects."""
+    entity, key = row.get("entity"), str(row.get("entity_id"))
+    if any(not isinstance(row.get(k), dict | None) for k in ("before", "after")):
+        raise _refuse("revisions", row, "its before and after must be objects")
+    if entity == "score":
+        match = SCORE_KEY.fullmatch(key)
+        columns = ("round_number", "option_id", "criterion_id", "analyst_id")
+        if match is None or any(
+            int(part) not in known[column]
+            for part, column in zip(match.groups(), columns, strict=True)
+        ):
+            raise _refuse(
+                "revisions",
+                row,
+                f"score key {key!r} is not round:option:criterion:analyst ids of the file",
+            )
+        return
+    allowed = {
+        "decision": {decision_id},
+        "member": known["user_id"],
+        "option": known["option_id"],
+        "criterion": known["criterion_id"],
+        "round": known["round_number"],
+    }.get(str(entity))
+    if allowed is None:
+        raise _refuse("revisions", row, f"unknown entity {entity!r}")
+    if ID_KEY.fullmatch(key) is None or int(key) not in allowed:
+        raise _refuse("revisions", row, f"{entity} {key!r} is not in the file")
 
 
 def _advance_sequences(session: Session) -> None:

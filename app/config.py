@@ -23,7 +23,8 @@ def load_settings(instance_path: str) -> dict[str, object]:
     - ``DATABASE_URL``: SQLAlchemy URL; default is a SQLite file in ``instance/``.
     - ``SECRET_KEY``: signs session cookies; default is a random key kept in
       ``instance/secret_key`` so restarts and several workers share it.
-    - ``SESSION_COOKIE_SECURE``: ``1`` behind HTTPS.
+    - ``SESSION_COOKIE_SECURE``: ``1`` behind HTTPS (cookies go over HTTPS only, and every
+      answer carries ``Strict-Transport-Security: max-age=31536000; includeSubDomains``).
     - ``MEMO_RENDER_TIMEOUT``: seconds a memo render may take (default 60).
     """
     Path(instance_path).mkdir(parents=True, exist_ok=True)

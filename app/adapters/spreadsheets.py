@@ -1,29 +1,47 @@
-"""Writing tables as CSV and XLSX, with nothing a spreadsheet would run as a formula."""
+"""Writing tables as CSV and XLSX, with nothing a spreadsheet would run as a formula and
+nothing a workbook cannot hold."""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# Where a spreadsheet may start a new cell when it splits a line with its own list separator
+# (a comma, a semicolon, a tab or a bar) or a field at a line break.
+_FORMULA_START = re.compile(r"(?:^|(?<=[,;\t|\n\r]))(?=[=+\-@\t\r])")
+# The control characters a workbook cannot hold (XML 1.0 allows tab, LF and CR only).
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_LINE_BREAKS = re.compile(r"[\x0b\x0c]")  # Word's manual line break, page break
 
 
 def neutralise(value: Any) -> Any:
-    """Text that a spreadsheet would run as a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value[:1] in FORMULA_PREFIXES:
-        return "'" + value
+    """Text that a spreadsheet would run as a formula gets an apostrophe: at its start and
+    after every separator a spreadsheet might split it at."""
+    if isinstance(value, str):
+        return _FORMULA_START.sub("'", value)
     return value
 
 
 def to_csv(rows: Iterable[Sequence[Any]]) -> str:
+    """Every field quoted, every formula start neutralised."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)
     for row in rows:
         writer.writerow(["" if v is None else neutralise(v) for v in row])
     return buffer.getvalue()
+
+
+def workbook_text(value: Any) -> Any:
+    """Text a workbook can hold: vertical tabs and form feeds become line breaks, other
+    control characters (bar tab, LF and CR) are dropped."""
+    if isinstance(value, str):
+        return _ILLEGAL.sub("", _LINE_BREAKS.sub("\n", value))
+    return value
 
 
 @dataclass
@@ -47,12 +65,12 @@ def to_xlsx(sheets: Sequence[Sheet]) -> bytes:
         if first:
             ws = wb.active
             assert ws is not None
-            ws.title = sheet.title
+            ws.title = workbook_text(sheet.title)
             first = False
         else:
-            ws = wb.create_sheet(sheet.title)
+            ws = wb.create_sheet(workbook_text(sheet.title))
         for row in sheet.rows:
-            ws.append(list(row))
+            ws.append([workbook_text(v) for v in row])
             for cell in ws[ws.max_row]:
                 if isinstance(cell.value, str):
                     cell.data_type = "s"  # never a formula

@@ -7,6 +7,7 @@ from typing import Any
 from flask import (
     Flask,
     Response,
+    abort,
     current_app,
     g,
     jsonify,
@@ -34,6 +35,7 @@ csrf = CSRFProtect()
 
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "health"})
 
+HSTS = "max-age=31536000; includeSubDomains"
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
@@ -45,6 +47,8 @@ def init_app(app: Flask) -> None:
     # change is sent to the login page (or told 401) rather than told about its token.
     transaction.init_app(app)
     app.before_request(_load_user)
+    # Before the login gate, so the login form itself is covered.
+    app.before_request(_refuse_nul)
     app.before_request(_require_login)
     htmx.init_app(app)
     csrf.init_app(app)
@@ -92,6 +96,42 @@ def _load_user() -> None:
         session.clear()
 
 
+NUL_MESSAGE = "Text may not contain the NUL character (\\0); remove it and try again."
+
+
+def _has_nul(value: Any) -> bool:
+    """Whether any string in a JSON value (keys included) holds a NUL character."""
+    pending = [value]
+    while pending:  # no recursion: nesting depth is the sender's choice
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
+
+
+def _refuse_nul() -> None:
+    """No text with a NUL character gets in: the database cannot store it, so any form
+    field, query value or JSON string holding one is refused before a view runs."""
+    fields = [*request.args.items(multi=True)]
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        fields += request.form.items(multi=True)
+    if any("\x00" in key or "\x00" in value for key, value in fields):
+        abort(400, NUL_MESSAGE)
+    if request.is_json:
+        try:
+            data = request.get_json(silent=True)
+        except RecursionError:
+            abort(400, "The JSON is nested too deeply.")
+        if _has_nul(data):
+            abort(400, NUL_MESSAGE)
+
+
 def _require_login() -> ResponseReturnValue | None:
     if g.user is not None or request.endpoint in PUBLIC_ENDPOINTS:
         return None
@@ -111,6 +151,9 @@ def _security_headers(response: Response) -> Response:
     response.headers.setdefault("X-Frame-Options", "DENY")
     if g.get("user") is not None and "Cache-Control" not in response.headers:
         response.headers["Cache-Control"] = "no-store"
+    if current_app.config.get("SESSION_COOKIE_SECURE"):
+        # Served over HTTPS only: browsers are told to keep it so for a year.
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
     return response
 
 

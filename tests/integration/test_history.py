@@ -275,7 +275,7 @@ def test_blind_scores_stay_hidden_in_every_history_view_until_revealed(  # type:
     # Each analyst sees their own.
     assert SECRET in text_of(b.get(f"{base(world)}/history"))
     assert SECRET in text_of(b.get(f"{base(world)}/options/{world.options[0]}"))
-    assert "Intelligence sharing,5.0" in text_of(b.get(f"{base(world)}/export/matrix.csv"))
+    assert '"Intelligence sharing","5.0"' in text_of(b.get(f"{base(world)}/export/matrix.csv"))
     assert SECRET in xlsx_text(b.get(f"{base(world)}/export/matrix.xlsx").data)
     assert "mine-visible-to-me" in text_of(a.get(f"{base(world)}/history"))
     as_of = text_of(a.get(f"{base(world)}/history/as-of?revision={point}"))

@@ -16,11 +16,20 @@ bp = Blueprint("auth", __name__)
 
 
 def _safe_next(target: str | None) -> str:
-    if not target:
-        return url_for("decisions.index")
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return url_for("decisions.index")
+    """Where to go after logging in: a path on this site, else the home page. Control
+    characters (a CR or LF could split the redirect's header), backslashes (which browsers
+    read as ``/``) and anything naming another site fall back to the home page."""
+    home = url_for("decisions.index")
+    if not target or any(ord(c) < 32 or ord(c) == 127 or c == "\\" for c in target):
+        return home
+    if not target.startswith("/") or target.startswith("//"):
+        return home
+    try:
+        parts = urlsplit(target)
+    except ValueError:
+        return home
+    if parts.scheme or parts.netloc:
+        return home
     return target
 
 

@@ -33,7 +33,11 @@ def _datetime_arg(name: str) -> datetime | None:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
         abort(400, "Date and time must look like 2021-08-05T14:30 (UTC).")
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    value = value if value.tzinfo else value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00+14:00 is before the year 1 in UTC
+        abort(400, "Date and time must fall between the years 1 and 9999 (UTC).")
 
 
 def local_input(value: datetime | None) -> str:

@@ -153,7 +153,8 @@ def download(decision_id: int, memo_id: int) -> ResponseReturnValue:
         digest = base64.b64encode(bytes.fromhex(f.sha256)).decode()
         response.headers["Repr-Digest"] = f"sha-256=:{digest}:"
     response.headers["ETag"] = etag
-    response.headers["Cache-Control"] = "private, no-cache"
+    # Kept by no browser on disk; the ETag still lets a client ask whether it changed.
+    response.headers["Cache-Control"] = "private, no-store"
     # The register page starts the download from a hidden frame of ours.
     response.headers["X-Frame-Options"] = "SAMEORIGIN"
     response.headers["Content-Security-Policy"] = "default-src 'none'; frame-ancestors 'self'"

@@ -6,17 +6,18 @@ place: in blind mode nobody sees robustness figures of a round before it is reve
 (:func:`compute` returns None).
 
 Settings are chosen per request (the facilitator's form puts them in the page's query string,
-so a view of the panel can be bookmarked and shared):
+so a view of the panel can be bookmarked and shared), and only the values the form offers are
+accepted, so every figure a member can ask for is one of a few cached runs:
 
-* ``samples``: number of Monte Carlo samples, 1,000-50,000 (default 10,000);
-* ``band``: None (default) draws weights uniformly from every possible weighting, the classic
-  SMAA "no weight information" case; a number ``b`` of percentage points (0-50) draws each
-  weight within +/- ``b`` points of the agreed weight instead (0 keeps the agreed weights and
-  leaves only the analysts' disagreement as uncertainty);
+* ``samples``: number of Monte Carlo samples, one of :data:`SAMPLE_CHOICES` (default 10,000);
+* ``band``: the weight model. A number ``b`` of percentage points from :data:`BAND_CHOICES`
+  draws weightings uniformly among those with each weight within +/- ``b`` points of the agreed
+  weight (default +/- 5; 0 keeps the agreed weights); ``any`` draws them uniformly from every
+  possible weighting, the classic SMAA "no weight information" case;
+* ``scores``: the score model (:data:`SCORE_MODEL_CHOICES`): ``panel`` (default) resamples the
+  panel of analysts with replacement and combines each cell as the decision does (mean or
+  median), ``analyst`` takes one analyst's whole score set, ``cell`` one analyst per cell;
 * the seed is fixed (:data:`SEED`), so the same data and settings always give the same figures.
-
-Scores are sampled from the analysts' own scores for each cell
-(:func:`app.domain.analysis.sample_utilities`, via :func:`app.domain.analysis.run_smaa`).
 
 The figures are numbers only; their sentences, the panel's chart and the JSON shape are the
 web layer's (:mod:`app.web.presenters.robustness`).
@@ -29,69 +30,87 @@ import math
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from typing import ClassVar, Literal
 
 import numpy as np
 from sqlmodel import Session
 
+from app.config import VERSION
 from app.db.models import Decision, Role
 from app.domain import analysis
 from app.domain.errors import ServiceError
 from app.services.matrix import Method, build_matrix
 
+SAMPLE_CHOICES = (1_000, 2_000, 5_000, 10_000, 20_000, 50_000)
 SAMPLES_DEFAULT = 10_000
-SAMPLES_MIN = 1_000
-SAMPLES_MAX = 50_000
-BAND_MIN = 0.0
-BAND_MAX = 50.0
+BAND_CHOICES = (0.0, 2.0, 5.0, 10.0, 15.0, 20.0, 30.0)
+BAND_DEFAULT: float | None = 5.0
+BAND_ANY = "any"
+SCORE_MODEL_CHOICES: tuple[analysis.ScoreModel, ...] = analysis.SCORE_MODELS
+SCORE_MODEL_DEFAULT: analysis.ScoreModel = "panel"
 SEED = 0
+# A confidence factor resting on fewer first-rank samples than this is withheld on the page.
+MIN_CONFIDENCE_SAMPLES = 100
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Sampling settings: ``band`` in percentage points, None for uniform weights."""
+    """Sampling settings: ``band`` in percentage points, None for the whole simplex."""
 
     samples: int = SAMPLES_DEFAULT
-    band: float | None = None
+    band: float | None = BAND_DEFAULT
     seed: int = SEED
+    score_model: analysis.ScoreModel = SCORE_MODEL_DEFAULT
+    # What the page's form offers (the only values parse_settings accepts).
+    sample_choices: ClassVar[tuple[int, ...]] = SAMPLE_CHOICES
+    band_choices: ClassVar[tuple[float, ...]] = BAND_CHOICES
+
+
+def _listed(values: tuple[object, ...]) -> str:
+    words = [f"{v:,}" if isinstance(v, int) else f"{v:g}" for v in values]
+    return ", ".join(words[:-1]) + " or " + words[-1]
 
 
 def parse_settings(args: Mapping[str, str]) -> Settings:
-    """Read ``samples`` and ``band`` from query parameters; bad values raise a 400 error.
-
-    Missing or empty parameters take the defaults (10,000 samples, uniform weights).
-    """
+    """Read ``samples``, ``band`` and ``scores`` from query parameters; a value the form does
+    not offer raises a 400 error. Missing or empty parameters take the defaults."""
     raw_samples = (args.get("samples") or "").strip().replace(",", "").replace("_", "")
-    raw_band = (args.get("band") or "").strip().rstrip("%").strip()
+    raw_band = (args.get("band") or "").strip().rstrip("%").strip().lower()
+    raw_scores = (args.get("scores") or "").strip().lower()
     samples = SAMPLES_DEFAULT
     if raw_samples:
         try:
             samples = int(raw_samples)
         except ValueError:
+            samples = -1
+        if samples not in SAMPLE_CHOICES:
             raise ServiceError(
-                f"The sample count must be a whole number from {SAMPLES_MIN:,} "
-                f"to {SAMPLES_MAX:,}; got {raw_samples[:20]!r}."
-            ) from None
-        if not SAMPLES_MIN <= samples <= SAMPLES_MAX:
-            raise ServiceError(
-                f"The sample count must be from {SAMPLES_MIN:,} to {SAMPLES_MAX:,}; "
-                f"got {samples:,}."
+                f"The number of samples must be one of {_listed(SAMPLE_CHOICES)}; "
+                f"got {raw_samples[:20]!r}."
             )
-    band: float | None = None
-    if raw_band:
+    band = BAND_DEFAULT
+    if raw_band == BAND_ANY:
+        band = None
+    elif raw_band:
         try:
             band = float(raw_band)
         except ValueError:
+            band = math.nan
+        if band not in BAND_CHOICES:
             raise ServiceError(
-                f"The weight band must be a number of percentage points from {BAND_MIN:g} "
-                f"to {BAND_MAX:g}, or empty for any weighting; got {raw_band[:20]!r}."
-            ) from None
-        if not (math.isfinite(band) and BAND_MIN <= band <= BAND_MAX):
-            raise ServiceError(
-                f"The weight band must be from {BAND_MIN:g} to {BAND_MAX:g} percentage points, "
-                f"or empty for any weighting; got {raw_band[:20]}."
+                f"The weight band must be one of {_listed(BAND_CHOICES)} percentage points, "
+                f"or {BAND_ANY!r} for any weighting; got {raw_band[:20]!r}."
             )
-    return Settings(samples=samples, band=band)
+    score_model = SCORE_MODEL_DEFAULT
+    if raw_scores:
+        if raw_scores not in SCORE_MODEL_CHOICES:
+            raise ServiceError(
+                f"The score model must be one of {', '.join(SCORE_MODEL_CHOICES)}; "
+                f"got {raw_scores[:20]!r}."
+            )
+        score_model = next(m for m in SCORE_MODEL_CHOICES if m == raw_scores)
+    return Settings(samples=samples, band=band, score_model=score_model)
 
 
 @dataclass(frozen=True)
@@ -100,13 +119,25 @@ class OptionRobustness:
 
     * ``rank``/``total``: the weighted-sum rank and total (0-100) at the agreed weights.
     * ``first``: probability of ranking first (SMAA-2 first-rank acceptability).
-    * ``acceptability``: probability of each rank, ``acceptability[0]`` = rank 1.
+    * ``acceptability``: probability of each rank, ``acceptability[0]`` = rank 1;
+      ``acceptability_se``: the Monte-Carlo standard error of each.
     * ``confidence``: probability of ranking first under its central weights; None if the
-      option never ranks first.
+      option never ranks first. ``confidence_se`` is its standard error and
+      ``first_samples`` the number of samples in which the option ranks first, the samples its
+      central weights (and so its confidence factor) rest on.
     * ``central_weights``: criterion id -> mean weight (0-1) of the samples in which it ranks
       first; None if it never does.
     * ``topsis``: TOPSIS closeness (0-1); None if the option has a missing cell.
     """
+
+    @property
+    def first_se(self) -> float:
+        return self.acceptability_se[0] if self.acceptability_se else 0.0
+
+    @property
+    def confidence_shown(self) -> bool:
+        """Whether the confidence factor rests on enough first-rank samples to be shown."""
+        return self.confidence is not None and self.first_samples >= MIN_CONFIDENCE_SAMPLES
 
     option_id: int
     title: str
@@ -114,7 +145,10 @@ class OptionRobustness:
     total: float | None
     first: float
     acceptability: list[float]
+    acceptability_se: list[float]
     confidence: float | None
+    confidence_se: float | None
+    first_samples: int
     central_weights: dict[int, float] | None
     topsis: float | None
 
@@ -168,8 +202,40 @@ class Robustness:
     sensitivity: list[CriterionRobustness]
     weighted_sum_top: list[str]  # more than one when options tie for first
     topsis_top: list[str]
-    topsis_agrees: bool | None  # None when TOPSIS cannot rank (no option complete)
+    # Whether TOPSIS puts first the option(s) the weighted sum puts first among the options
+    # TOPSIS can rank (like with like); None when TOPSIS cannot rank any option.
+    topsis_agrees: bool | None
     topsis_excluded: list[str]  # options TOPSIS left out for missing cells
+    # The weighted sum's first among the options TOPSIS ranks, and its leaders TOPSIS left out.
+    weighted_sum_top_compared: list[str] = field(default_factory=list)
+    topsis_leader_excluded: list[str] = field(default_factory=list)
+    app_version: str = VERSION
+
+    @property
+    def stamp(self) -> dict[str, object]:
+        """What it takes to reproduce the figures."""
+        s = self.settings
+        return {
+            "aggregation": self.method,
+            "weight_model": "simplex" if s.band is None else "band",
+            "band_percentage_points": s.band,
+            "score_model": s.score_model,
+            "samples": s.samples,
+            "seed": s.seed,
+            "app_version": self.app_version,
+        }
+
+    @property
+    def methods(self) -> dict[str, object]:
+        """The weighted sum and TOPSIS compared, by option titles."""
+        return {
+            "weighted_sum_top": self.weighted_sum_top,
+            "topsis_top": self.topsis_top,
+            "agree": self.topsis_agrees,
+            "topsis_excluded": self.topsis_excluded,
+            "weighted_sum_top_compared": self.weighted_sum_top_compared,
+            "topsis_leader_excluded": self.topsis_leader_excluded,
+        }
 
     @property
     def by_first(self) -> list[OptionRobustness]:
@@ -184,20 +250,25 @@ def compute(
     viewer_id: int,
     role: Role,
     samples: int | None = None,
-    band: float | None = None,
+    band: float | None | Literal["default"] = "default",
     seed: int | None = None,
     round_number: int | None = None,
+    score_model: analysis.ScoreModel | None = None,
+    settings: Settings | None = None,
 ) -> Robustness | None:
     """Robustness figures of a round (the current one by default); None when not visible.
 
-    ``band`` is in percentage points (None: uniform weights). Raises
+    Either ``settings`` (from :func:`parse_settings`) or the separate values: ``band`` in
+    percentage points (None: the whole simplex; left out: the default band). Raises
     :class:`app.domain.errors.NotFound` for a round that does not exist.
     """
-    settings = Settings(
-        samples=SAMPLES_DEFAULT if samples is None else int(samples),
-        band=None if band is None else float(band),
-        seed=SEED if seed is None else int(seed),
-    )
+    if settings is None:
+        settings = Settings(
+            samples=SAMPLES_DEFAULT if samples is None else int(samples),
+            band=BAND_DEFAULT if band == "default" else None if band is None else float(band),
+            seed=SEED if seed is None else int(seed),
+            score_model=SCORE_MODEL_DEFAULT if score_model is None else score_model,
+        )
     m = build_matrix(
         session=session,
         decision=decision,
@@ -223,6 +294,8 @@ def compute(
         topsis_top=[],
         topsis_agrees=None,
         topsis_excluded=[],
+        weighted_sum_top_compared=[],
+        topsis_leader_excluded=[],
     )
     ev, tensor = m.evaluation, m.score_tensor
     if not m.options or not m.criteria:
@@ -235,7 +308,9 @@ def compute(
     options, criteria = m.options, m.criteria
     titles = [o.title for o in options]
     directions = [c.direction for c in criteria]
-    smaa = _run_smaa(tensor, [float(c.weight) for c in criteria], directions, m.scale, settings)
+    smaa = _run_smaa(
+        tensor, [float(c.weight) for c in criteria], directions, m.scale, settings, m.method
+    )
     closeness = analysis.topsis(ev.stats.value, [c.weight for c in criteria], directions)
 
     rows = []
@@ -249,7 +324,10 @@ def compute(
                 total=_opt(ev.totals[i]),
                 first=float(smaa.rank_acceptability[i, 0]),
                 acceptability=[float(x) for x in smaa.rank_acceptability[i]],
+                acceptability_se=[float(x) for x in smaa.rank_acceptability_se[i]],
                 confidence=_opt(smaa.confidence[i]),
+                confidence_se=_opt(smaa.confidence_se[i]),
+                first_samples=int(smaa.first_samples[i]),
                 central_weights=None
                 if np.isnan(central).any()
                 else {_id(c.id): float(w) for c, w in zip(criteria, central, strict=True)},
@@ -280,11 +358,7 @@ def compute(
             )
         )
 
-    tops = list(ev.top)
-    ws_top = [titles[i] for i in tops]
-    complete = ~np.isnan(closeness)
-    topsis_top = [titles[i] for i in analysis.top_options(closeness)] if complete.any() else []
-    agrees = analysis.methods_agree(ev.totals, closeness) if complete.any() else None
+    compared = analysis.compare_methods(ev.totals, closeness)
     return replace(
         not_ready,
         ready=True,
@@ -293,10 +367,12 @@ def compute(
         ranks=len(options),
         titles=titles,
         sensitivity=sens_rows,
-        weighted_sum_top=ws_top,
-        topsis_top=topsis_top,
-        topsis_agrees=agrees,
-        topsis_excluded=[titles[i] for i in np.flatnonzero(~complete)],
+        weighted_sum_top=[titles[i] for i in compared.weighted_sum_top],
+        topsis_top=[titles[i] for i in compared.topsis_top],
+        topsis_agrees=compared.agree,
+        topsis_excluded=[titles[i] for i in compared.excluded],
+        weighted_sum_top_compared=[titles[i] for i in compared.weighted_sum_top_compared],
+        topsis_leader_excluded=[titles[i] for i in compared.leaders_excluded],
     )
 
 
@@ -313,6 +389,7 @@ def _run_smaa(
     directions: list[str],
     scale: analysis.Scale,
     settings: Settings,
+    method: Method,
 ) -> analysis.SmaaResult:
     key = (
         tensor.shape,
@@ -321,6 +398,7 @@ def _run_smaa(
         tuple(directions),
         (scale.min, scale.max),
         settings,
+        method,
     )
     with _SMAA_LOCK:
         hit = _SMAA_CACHE.get(key)
@@ -335,6 +413,8 @@ def _run_smaa(
         samples=settings.samples,
         seed=settings.seed,
         band=None if settings.band is None else settings.band / 100.0,
+        score_model=settings.score_model,
+        method=method,
     )
     with _SMAA_LOCK:
         _SMAA_CACHE[key] = result

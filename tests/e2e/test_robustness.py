@@ -27,17 +27,16 @@ def test_panel_renders_and_band_control_re_renders(page_as: Callable[[str], Page
     sentences = section.locator("ul.sensitivity li")
     assert sentences.count() == 7  # one per criterion of the demo decision
     expect(sentences.first).to_contain_text("Intelligence sharing on Afghan threats stays first")
-    expect(section).to_contain_text("weights drawn at random from every possible weighting")
+    expect(section).to_contain_text("each weight within ± 5 percentage points of the agreed weight")
     first_before = section.locator("data.p-first").first.get_attribute("value")
 
-    band = section.get_by_label("Weight band (± percentage points)")
-    expect(band).to_have_value("")
-    band.fill("10")
-    band.press("Enter")
+    band = section.get_by_label("Weight model")
+    expect(band).to_have_value("5")
+    band.select_option("10")  # the form re-renders the panel on change
     page.wait_for_url("**/decisions/1?*band=10*")
     section = page.locator("#robustness")
     expect(section).to_contain_text("within ± 10 percentage points of the agreed weight")
-    expect(section.get_by_label("Weight band (± percentage points)")).to_have_value("10")
+    expect(section.get_by_label("Weight model")).to_have_value("10")
     expect(section.locator("svg.acceptability")).to_be_visible()
     first_after = section.locator("data.p-first").first.get_attribute("value")
     assert first_after != first_before

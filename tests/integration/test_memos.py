@@ -245,9 +245,27 @@ def test_matrix_numbers_are_the_matrix_pages_numbers(
         (world.options[0], world.criteria[0])
     ]
     assert [s["analyst"] for s in contested[0]["scores"]] == ["Analyst A", "Analyst B"]
-    assert row.snapshot["robustness"]["first"]
+    robustness = row.snapshot["robustness"]
+    assert robustness["first"]
+    # The robustness section names its models and carries what it takes to reproduce it.
+    assert robustness["stamp"] == {
+        "aggregation": "mean",
+        "weight_model": "band",
+        "band_percentage_points": 5.0,
+        "score_model": "panel",
+        "samples": 10_000,
+        "seed": 0,
+        "app_version": row.app_version,
+    }
+    assert robustness["methods"]["sentence"].startswith("TOPSIS, a second way")
     text_ = " ".join("\n".join(pages_text(row.pdf)).split())
     assert "Hosts refuse outright." in text_ and "Analyst A" in text_
+    assert "within ± 5 percentage points of the agreed weight" in text_
+    assert "the panel of analysts drawn again with replacement" in text_
+    assert f"seed 0; Options Matrix {row.app_version}" in text_
+    assert robustness["methods"]["sentence"] in text_
+    for first in robustness["first"]:
+        assert first["text"].replace("\u00a0", " ") in text_
 
 
 def rename_analysts(app: Flask, world: World) -> None:

@@ -8,6 +8,7 @@ import re
 import numpy as np
 import pytest
 
+from app.config import VERSION
 from app.domain import analysis
 from app.domain.errors import ServiceError
 from app.services import robustness
@@ -57,8 +58,11 @@ def score_all(as_role, world: World) -> None:  # type: ignore[no-untyped-def]
             assert response.status_code == 200
 
 
-def expected_smaa(samples: int = 10_000, band: float | None = None) -> analysis.SmaaResult:
-    """SMAA straight from the analysis module on the same scores, same seed."""
+def expected_smaa(
+    samples: int = 10_000, band: float | None = 0.05, score_model: str = "panel"
+) -> analysis.SmaaResult:
+    """SMAA straight from the analysis module on the same scores, same seed (by default the
+    page's defaults: weights within +/- 5 points, the panel resampled, cells by the mean)."""
     tensor = np.full((2, 2, 2), np.nan)
     for k, cells in enumerate(SCORES.values()):
         for (i, j), value in cells.items():
@@ -71,6 +75,8 @@ def expected_smaa(samples: int = 10_000, band: float | None = None) -> analysis.
         samples=samples,
         seed=0,
         band=band,
+        score_model=score_model,  # type: ignore[arg-type]
+        method="mean",
     )
 
 
@@ -132,11 +138,30 @@ def test_panel_api_and_analysis_give_the_same_numbers(as_role, world: World) -> 
 
     assert data["settings"] == {
         "samples": 10_000,
-        "band_percentage_points": None,
-        "weights": "uniform",
+        "band_percentage_points": 5.0,
+        "weights": "band",
+        "score_model": "panel",
         "seed": 0,
-        "described": "weights drawn at random from every possible weighting",
+        "described": "each weight within ± 5 percentage points of the agreed weight",
+        "scores_described": "the panel of analysts drawn again with replacement and each cell "
+        "combined by the mean, as the decision does",
     }
+    assert data["reproducibility"] == {
+        "aggregation": "mean",
+        "weight_model": "band",
+        "band_percentage_points": 5.0,
+        "score_model": "panel",
+        "samples": 10_000,
+        "seed": 0,
+        "app_version": VERSION,
+    }
+    assert f"seed 0; Options Matrix {VERSION}" in section
+    # Each Monte-Carlo figure comes with its standard error and the samples behind it.
+    for i, option in enumerate(data["options"]):
+        assert option["rank_acceptability_se"] == pytest.approx(
+            list(expected.rank_acceptability_se[i]), abs=1e-6
+        )
+        assert option["confidence_samples"] == int(expected.first_samples[i])
     assert data["ready"] is True and data["group_visible"] is True and data["round"] == 1
     assert [o["id"] for o in data["options"]] == world.options  # weighted-sum rank order
     assert [o["total"] for o in data["options"]] == pytest.approx([62.5, 50.0])
@@ -167,7 +192,7 @@ def test_sentences_name_criteria_and_options(as_role, world: World) -> None:  # 
     assert data["methods"]["agree"] is True
     assert data["methods"]["weighted_sum_top"] == data["methods"]["topsis_top"]
     assert data["methods"]["topsis_top"] == ["Intelligence sharing"]
-    assert "TOPSIS" in panel(html) and "also puts <strong>Intelligence sharing</strong>" in html
+    assert "TOPSIS" in panel(html) and "also puts Intelligence sharing first, as the" in html
 
 
 def test_band_and_samples_are_read_from_the_query(as_role, world: World) -> None:  # type: ignore[no-untyped-def]
@@ -186,12 +211,22 @@ def test_band_and_samples_are_read_from_the_query(as_role, world: World) -> None
             on_page[option_id], abs=1e-6
         )
     # The form shows the chosen settings, and the page says them in words.
-    assert re.search(r'id="robustness-band"[^>]*value="10"', html)
-    assert re.search(r'id="robustness-samples"[^>]*value="2000"', html)
+    assert re.search(r'id="robustness-band".*?<option value="10" selected>', html, re.S)
+    assert re.search(r'id="robustness-samples".*?<option value="2000" selected>', html, re.S)
     assert "2,000 times" in html and "within ± 10 percentage points" in html
     # Same settings, same figures (fixed seed).
     again = fac.get(api_url(world, query)).get_json()
     assert again["options"] == data["options"]
+    # The score model: one analyst per cell, or one analyst's whole set.
+    for model in ("cell", "analyst"):
+        other = fac.get(api_url(world, query + f"&scores={model}")).get_json()
+        assert other["settings"]["score_model"] == model
+        assert other["reproducibility"]["score_model"] == model
+        expected = expected_smaa(samples=2000, band=0.1, score_model=model)
+        for i in range(len(world.options)):
+            assert other["options"][i]["rank_acceptability"] == pytest.approx(
+                list(expected.rank_acceptability[i]), abs=1e-6
+            )
     # Band 0: weights fixed, only the analysts' disagreement remains.
     fixed = fac.get(api_url(world, "?band=0")).get_json()
     assert fixed["settings"]["weights"] == "band"
@@ -201,15 +236,18 @@ def test_band_and_samples_are_read_from_the_query(as_role, world: World) -> None
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        ("?samples=abc", "whole number"),
-        ("?samples=999", "from 1,000 to 50,000"),
-        ("?samples=50001", "from 1,000 to 50,000"),
-        ("?samples=2.5", "whole number"),
-        ("?band=-1", "from 0 to 50 percentage points"),
-        ("?band=50.5", "from 0 to 50 percentage points"),
-        ("?band=nan", "from 0 to 50 percentage points"),
-        ("?band=inf", "from 0 to 50 percentage points"),
-        ("?band=wide", "number of percentage points"),
+        ("?samples=abc", "one of 1,000, 2,000, 5,000, 10,000, 20,000 or 50,000"),
+        ("?samples=999", "one of 1,000, 2,000"),
+        ("?samples=50001", "one of 1,000, 2,000"),
+        ("?samples=2.5", "one of 1,000, 2,000"),
+        ("?samples=12345", "one of 1,000, 2,000"),
+        ("?band=-1", "one of 0, 2, 5, 10, 15, 20 or 30 percentage points, or 'any'"),
+        ("?band=50.5", "one of 0, 2, 5"),
+        ("?band=7.77", "one of 0, 2, 5"),
+        ("?band=nan", "one of 0, 2, 5"),
+        ("?band=inf", "one of 0, 2, 5"),
+        ("?band=wide", "one of 0, 2, 5"),
+        ("?scores=median", "The score model must be one of panel, analyst, cell"),
     ],
 )
 def test_bad_settings_answer_400_with_a_clear_message(
@@ -228,9 +266,13 @@ def test_bad_settings_answer_400_with_a_clear_message(
 
 def test_empty_settings_take_the_defaults(as_role, world: World) -> None:  # type: ignore[no-untyped-def]
     score_all(as_role, world)
-    data = as_role("facilitator").get(api_url(world, "?band=&samples=")).get_json()
+    data = as_role("facilitator").get(api_url(world, "?band=&samples=&scores=")).get_json()
     assert data["settings"]["samples"] == 10_000
-    assert data["settings"]["band_percentage_points"] is None
+    assert data["settings"]["band_percentage_points"] == 5.0
+    assert data["settings"]["score_model"] == "panel"
+    anything = as_role("facilitator").get(api_url(world, "?band=any")).get_json()
+    assert anything["settings"]["band_percentage_points"] is None
+    assert anything["reproducibility"]["weight_model"] == "simplex"
 
 
 # --- roles and visibility --------------------------------------------------------------------
@@ -326,7 +368,7 @@ def _sens(**kw: object) -> analysis.CriterionSensitivity:
         (
             _sens(lower=0.1234, below_option=2, smallest_change=0.0766),
             "Joint drills stays first unless the weight of Escalation risk falls from 20 % to "
-            "below 12.3 %, when Troops overtakes it.",
+            "below 12.4 %, when Troops overtakes it.",
         ),
         (
             _sens(lower=0.05, below_option=2, upper=0.31, above_option=1, smallest_change=0.11),
@@ -347,9 +389,27 @@ def _sens(**kw: object) -> analysis.CriterionSensitivity:
             "overtakes it.",
         ),
         (
+            # Overtaken only beyond 100 %: unreachable.
             _sens(upper=1.0, above_option=1, smallest_change=0.8),
-            "Joint drills stays first unless the weight of Escalation risk rises from 20 % to "
-            "100 %, when Intelligence sharing overtakes it.",
+            "Joint drills stays first whatever the weight of Escalation risk (now 20 %).",
+        ),
+        (
+            # 68.97 % prints as "above 68.9 %" (never 69 %), and the current weight gets more
+            # decimals only when one is not enough to tell them apart.
+            _sens(weight=0.1, upper=0.6897, above_option=1, smallest_change=0.5897),
+            "Joint drills stays first unless the weight of Escalation risk rises from 10 % to "
+            "above 68.9 %, when Intelligence sharing overtakes it.",
+        ),
+        (
+            _sens(weight=0.2001, upper=0.20049, above_option=1, smallest_change=0.0004),
+            "Joint drills stays first unless the weight of Escalation risk rises from 20.01 % to "
+            "above 20.04 %, when Intelligence sharing overtakes it.",
+        ),
+        (
+            _sens(weight=0.9995, upper=0.99999, above_option=1, lower=0.00001, below_option=2),
+            "Joint drills stays first unless the weight of Escalation risk rises from 99.95 % "
+            "to above 99.99 %, when Intelligence sharing overtakes it, or falls below 0.1 %, "
+            "when Troops overtakes it.",
         ),
     ],
 )
@@ -360,10 +420,11 @@ def test_sensitivity_sentences(sens: analysis.CriterionSensitivity, sentence: st
 @pytest.mark.parametrize(
     ("args", "samples", "band"),
     [
-        ({}, 10_000, None),
+        ({}, 10_000, 5.0),
         ({"samples": "1000", "band": "0"}, 1000, 0.0),
-        ({"samples": "50,000", "band": "12.5 %"}, 50_000, 12.5),
-        ({"samples": " 20000 ", "band": " "}, 20_000, None),
+        ({"samples": "50,000", "band": "15 %"}, 50_000, 15.0),
+        ({"samples": " 20000 ", "band": " "}, 20_000, 5.0),
+        ({"band": "ANY"}, 10_000, None),
     ],
 )
 def test_parse_settings(args: dict[str, str], samples: int, band: float | None) -> None:

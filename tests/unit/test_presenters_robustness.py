@@ -15,6 +15,7 @@ from app.services.robustness import (
     Settings,
 )
 from app.web.presenters import robustness as presenter
+from app.web.views.api import analysis_json
 
 
 def option(option_id: int, title: str, acceptability: list[float], rank: int) -> OptionRobustness:
@@ -25,7 +26,10 @@ def option(option_id: int, title: str, acceptability: list[float], rank: int) ->
         total=50.0,
         first=acceptability[0],
         acceptability=acceptability,
+        acceptability_se=[0.01 for _ in acceptability],
         confidence=None,
+        confidence_se=None,
+        first_samples=0,
         central_weights=None,
         topsis=None,
     )
@@ -162,6 +166,9 @@ def test_most_sensitive_names_the_smallest_change() -> None:
 
 def test_weights_described() -> None:
     assert presenter.weights_described(Settings()) == (
+        "each weight within ± 5 percentage points of the agreed weight"
+    )
+    assert presenter.weights_described(Settings(band=None)) == (
         "weights drawn at random from every possible weighting"
     )
     assert presenter.weights_described(Settings(band=0)) == "weights fixed at the agreed weights"
@@ -190,11 +197,14 @@ def test_memo_section_keeps_words_and_orders_by_sensitivity() -> None:
     assert section is not None
     assert section["ties"] == ["Alpha and Beta <b> are tied for first at the agreed weights."]
     assert [s["criterion_id"] for s in section["sensitivity"]] == [10, 11]
-    assert section["first"] == [{"option_id": 1, "p": 0.7}, {"option_id": 2, "p": 0.3}]
+    assert section["first"] == [
+        {"option_id": 1, "p": 0.7, "text": "70\u00a0% ± 1"},
+        {"option_id": 2, "p": 0.3, "text": "30\u00a0% ± 1"},
+    ]
 
 
 def test_as_json_when_not_ready() -> None:
-    data = presenter.as_json(figures(ready=False))
+    data = analysis_json(figures(ready=False))
     assert data["ready"] is False and data["sentences"] == [] and data["options"] == []
     assert data["most_sensitive"] is None
     assert data["settings"]["weights"] == "band"

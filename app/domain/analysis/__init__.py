@@ -6,9 +6,13 @@ from this package (or from its public alias :mod:`app.analysis`); the modules ar
 * :mod:`~app.domain.analysis.core`: scale, weights, cell statistics, utilities, totals,
   ranks and :func:`evaluate`;
 * :mod:`~app.domain.analysis.weight_sensitivity`: :func:`sensitivity`, :func:`weights_at`;
-* :mod:`~app.domain.analysis.acceptability`: SMAA-2 (:func:`smaa`, :func:`sample_weights`,
-  :func:`sample_utilities`, :func:`run_smaa`);
-* :mod:`~app.domain.analysis.ideal_point`: :func:`topsis`, :func:`methods_agree`.
+* :mod:`~app.domain.analysis.acceptability`: SMAA-2 (:func:`smaa`) with standard errors;
+* :mod:`~app.domain.analysis.sampling`: weight and score models (:func:`sample_weights`,
+  :func:`sample_utilities`) and :func:`run_smaa`;
+* :mod:`~app.domain.analysis.ideal_point`: :func:`topsis`, :func:`compare_methods` (the
+  weighted sum's and TOPSIS's first options over the same options), :func:`methods_agree`;
+* :mod:`~app.domain.analysis.rounding`: rounding a threshold or an error the safe way before
+  it is printed.
 
 Vocabulary and shapes
 ---------------------
@@ -55,13 +59,7 @@ Ties
   ``tied_at_top`` is set.
 """
 
-from app.domain.analysis.acceptability import (
-    SmaaResult,
-    run_smaa,
-    sample_utilities,
-    sample_weights,
-    smaa,
-)
+from app.domain.analysis.acceptability import SmaaResult, smaa
 from app.domain.analysis.core import (
     BENEFIT,
     COST,
@@ -77,19 +75,35 @@ from app.domain.analysis.core import (
     totals,
     utilities,
 )
-from app.domain.analysis.ideal_point import methods_agree, topsis
+from app.domain.analysis.ideal_point import (
+    MethodComparison,
+    compare_methods,
+    methods_agree,
+    topsis,
+)
+from app.domain.analysis.sampling import (
+    SCORE_MODELS,
+    ScoreModel,
+    run_smaa,
+    sample_utilities,
+    sample_weights,
+)
 from app.domain.analysis.weight_sensitivity import CriterionSensitivity, sensitivity, weights_at
 
 __all__ = [
     "BENEFIT",
     "COST",
     "RANK_TOL",
+    "SCORE_MODELS",
     "CellStats",
     "CriterionSensitivity",
     "Evaluation",
+    "MethodComparison",
     "Scale",
+    "ScoreModel",
     "SmaaResult",
     "cell_stats",
+    "compare_methods",
     "evaluate",
     "methods_agree",
     "normalise_weights",

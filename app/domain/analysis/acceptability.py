@@ -1,10 +1,9 @@
-"""SMAA-2 (Lahdelma & Salminen): weight and utility sampling, rank acceptability, central
-weights and confidence factors, vectorised over samples."""
+"""SMAA-2 (Lahdelma & Salminen): rank acceptability with its Monte-Carlo standard error,
+central weights and confidence factors, vectorised over samples. The samples themselves come
+from :mod:`app.domain.analysis.sampling`."""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,12 +13,7 @@ from app.domain.analysis.core import (
     RANK_TOL,
     FloatArray,
     IntArray,
-    Scale,
-    _as_scores,
-    _check_weight_length,
     _ratio_total,
-    normalise_weights,
-    utilities,
 )
 
 # Default upper bound on elements of the per-chunk work arrays in SMAA (~16 MB of float64).
@@ -37,10 +31,15 @@ class SmaaResult:
 
     * ``rank_acceptability`` (options x ranks): ``[i, r]`` = share of samples in which option
       ``i`` has rank ``r + 1`` (ties split, see module docstring); rows and columns sum to 1.
+    * ``rank_acceptability_se`` (options x ranks): the Monte-Carlo standard error of each
+      share, ``sqrt(var_s(share_s) / (S - 1))`` (0 with a single sample).
     * ``central_weights`` (options x criteria): mean weight vector over the samples where the
       option ranks first (tie-shared samples count with their share); NaN row if never first.
+    * ``first_samples`` (options): number of samples in which the option ranks first (alone
+      or tied), the samples its central weights rest on.
     * ``confidence`` (options): share of utility samples in which the option ranks first when
       the weights are fixed at its central weights; NaN where there are no central weights.
+      ``confidence_se`` is its Monte-Carlo standard error.
     * ``samples``: number of samples used.
     """
 
@@ -48,11 +47,23 @@ class SmaaResult:
     central_weights: FloatArray
     confidence: FloatArray
     samples: int
+    rank_acceptability_se: FloatArray
+    first_samples: IntArray
+    confidence_se: FloatArray
 
     @property
     def first_rank_acceptability(self) -> FloatArray:
         """``b^1_i``: probability that option ``i`` ranks first."""
         return self.rank_acceptability[:, 0]
+
+
+def standard_error(mean: FloatArray, mean_square: FloatArray, n: int) -> FloatArray:
+    """Standard error of a sample mean from the mean and the mean square of ``n`` values."""
+    if n < 2:
+        return np.zeros_like(mean)
+    var = np.maximum(mean_square - mean * mean, 0.0) * n / (n - 1)
+    out: FloatArray = np.sqrt(var / n)
+    return out
 
 
 def _normalise_rows(w: FloatArray) -> FloatArray:
@@ -68,11 +79,22 @@ def _normalise_rows(w: FloatArray) -> FloatArray:
 
 
 def _batch_totals(u: FloatArray, w: FloatArray) -> FloatArray:
-    """Totals for ``u`` (s, options, criteria) and normalised ``w`` (s, criteria) -> (s, options)."""
-    present = ~np.isnan(u)
-    num = np.matmul(np.where(present, u, 0.0), w[:, :, None])[:, :, 0]
-    den = np.matmul(present.astype(float), w[:, :, None])[:, :, 0]
-    return _ratio_total(num, den)
+    """Totals for ``u`` (s, options, criteria) and normalised ``w`` (s, criteria) -> (s, options).
+
+    One product for every option; only the (sample, option) pairs with a missing cell, where
+    the product is NaN, are redone under the missing-cell policy.
+    """
+    num = np.einsum("soc,sc->so", u, w)
+    tot = _ratio_total(num, np.broadcast_to(w.sum(axis=1)[:, None], num.shape))
+    gaps = np.isnan(num)
+    if gaps.any():
+        r, o = np.nonzero(gaps)
+        ug, wg = u[r, o], w[r]  # (pairs, criteria)
+        present = ~np.isnan(ug)
+        part_num = (np.where(present, ug, 0.0) * wg).sum(axis=1)
+        part_den = (present * wg).sum(axis=1)
+        tot[r, o] = _ratio_total(part_num, part_den)
+    return tot
 
 
 def _tie_groups(tot: FloatArray, tol: float) -> tuple[IntArray, IntArray, IntArray]:
@@ -137,12 +159,23 @@ def smaa(
     w = _normalise_rows(w)
     if n_opt == 0 or n_s == 0:
         empty = np.zeros((n_opt, n_opt))
-        return SmaaResult(empty, np.full((n_opt, n_crit), np.nan), np.full(n_opt, np.nan), n_s)
+        nan_o = np.full(n_opt, np.nan)
+        return SmaaResult(
+            empty,
+            np.full((n_opt, n_crit), np.nan),
+            nan_o,
+            n_s,
+            empty.copy(),
+            np.zeros(n_opt, dtype=np.int64),
+            nan_o.copy(),
+        )
 
     chunk = max(1, chunk_elements // (n_opt * max(n_crit, n_opt)))
     width = n_opt + 1
     acc_diff = np.zeros(n_opt * width)
+    sq_diff = np.zeros(n_opt * width)
     first_mass = np.zeros(n_opt)
+    first_count = np.zeros(n_opt, dtype=np.int64)
     first_wsum = np.zeros((n_opt, n_crit))
 
     def rows(arr: FloatArray, lo: int, hi: int) -> FloatArray:
@@ -157,132 +190,87 @@ def smaa(
             wc = np.broadcast_to(wc, (hi - lo, n_crit))
         tot = _batch_totals(uc, wc)
         order, start, end = _tie_groups(tot, tol)
-        share = 1.0 / (end - start + 1)
+        share = (1.0 / (end - start + 1)).ravel()
         base = order * width
-        acc_diff += np.bincount((base + start).ravel(), share.ravel(), n_opt * width)
-        acc_diff -= np.bincount((base + end + 1).ravel(), share.ravel(), n_opt * width)
+        opening, closing = (base + start).ravel(), (base + end + 1).ravel()
+        acc_diff += np.bincount(opening, share, n_opt * width)
+        acc_diff -= np.bincount(closing, share, n_opt * width)
+        sq_diff += np.bincount(opening, share * share, n_opt * width)
+        sq_diff -= np.bincount(closing, share * share, n_opt * width)
         first = np.zeros(tot.shape)
-        np.put_along_axis(first, order, np.where(start == 0, share, 0.0), axis=1)
+        np.put_along_axis(first, order, np.where(start == 0, share.reshape(start.shape), 0.0), 1)
         first_mass += first.sum(axis=0)
+        first_count += (first > 0).sum(axis=0)
         first_wsum += first.T @ wc
 
     acceptability = np.cumsum(acc_diff.reshape(n_opt, width), axis=1)[:, :n_opt] / n_s
     acceptability = np.clip(acceptability, 0.0, 1.0)
+    mean_square = np.cumsum(sq_diff.reshape(n_opt, width), axis=1)[:, :n_opt] / n_s
+    acceptability_se = standard_error(acceptability, np.clip(mean_square, 0.0, 1.0), n_s)
     has_central = first_mass > 0
     central = np.full((n_opt, n_crit), np.nan)
     central[has_central] = first_wsum[has_central] / first_mass[has_central, None]
 
     confidence = np.full(n_opt, np.nan)
+    confidence_se = np.full(n_opt, np.nan)
     idx = np.flatnonzero(has_central)
     if idx.size:
-        wc_t = central[idx].T  # (criteria, I)
-        hits = np.zeros(idx.size)
+        hits, hits_sq = _confidence_hits(u, central[idx], idx, tol, chunk)
         n_u = u.shape[0]
-        for lo in range(0, n_u, chunk):
-            uc = u[lo : lo + chunk]
-            present = ~np.isnan(uc)
-            num = np.where(present, uc, 0.0) @ wc_t  # (s, options, I)
-            den = present.astype(float) @ wc_t
-            tot = _ratio_total(num, den)
-            key = np.where(np.isnan(tot), -np.inf, tot)
-            best = key.max(axis=1, keepdims=True)  # (s, 1, I)
-            at_top = key >= best - tol  # all-unranked sample: every option shares the top
-            n_top = at_top.sum(axis=1)  # (s, I)
-            own = at_top[:, idx, np.arange(idx.size)]  # option idx[k] under weights wc_k
-            hits += np.where(own, 1.0 / np.maximum(n_top, 1), 0.0).sum(axis=0)
         confidence[idx] = hits / n_u
-    return SmaaResult(acceptability, central, confidence, n_s)
+        confidence_se[idx] = standard_error(confidence[idx], hits_sq / n_u, n_u)
+    return SmaaResult(
+        acceptability, central, confidence, n_s, acceptability_se, first_count, confidence_se
+    )
 
 
-def sample_weights(
-    rng: np.random.Generator,
-    n: int,
-    k: int,
-    base: ArrayLike | None = None,
-    band: float | None = None,
+def _first_shares(
+    uc: FloatArray, wc_t: FloatArray, idx: IntArray, tol: float, complete: bool
 ) -> FloatArray:
-    """Draw ``n`` weight vectors over ``k`` criteria; returns (n, k), rows summing to 1.
-
-    * ``base is None``: uniform on the simplex, i.e. Dirichlet(1, ..., 1), drawn as normalised
-      standard exponentials ``e_i / sum e`` (the SMAA "no weight information" case).
-    * ``base`` and ``band`` given: with ``b = normalise_weights(base)``, each weight is drawn
-      independently from ``Uniform[max(0, b_i - band), b_i + band]`` (``band`` in weight units,
-      so 0.1 = +/-10 percentage points) and the row is then renormalised; renormalisation can
-      move a weight slightly outside its band. ``band = 0`` repeats ``b``.
-    """
-    if n < 0 or k < 1:
-        raise ValueError("need n >= 0 samples and k >= 1 criteria")
-    if base is None:
-        if band is not None:
-            raise ValueError("band needs base weights")
-        e: FloatArray = rng.standard_exponential((n, k))
-        out: FloatArray = e / e.sum(axis=1, keepdims=True)
-        return out
-    if band is None:
-        raise ValueError("base weights need a band (use band=0 for fixed weights)")
-    if not (math.isfinite(band) and band >= 0):
-        raise ValueError("band must be a finite non-negative number")
-    b = normalise_weights(base)
-    _check_weight_length(b, k)
-    lo = np.maximum(0.0, b - band)
-    hi = b + band
-    draw = lo + (hi - lo) * rng.random((n, k))
-    return _normalise_rows(draw)
-
-
-def sample_utilities(
-    rng: np.random.Generator,
-    n: int,
-    scores: ArrayLike,
-    scale: Scale,
-    directions: Sequence[str],
-) -> FloatArray:
-    """Draw ``n`` utility matrices (n, options, criteria) from the analysts' scores.
-
-    For every sample and cell one of that cell's present analyst scores is picked uniformly
-    at random (independently across cells and samples) and converted with :func:`utilities`.
-    Cells without any score are NaN in every sample.
-    """
-    x = _as_scores(scores)
-    n_an, n_opt, n_crit = x.shape
-    if n < 0:
-        raise ValueError("n must be >= 0")
-    u_an = utilities(x, scale, directions)
-    cells = n_opt * n_crit
-    if n_an == 0:
-        return np.full((n, n_opt, n_crit), np.nan)
-    packed = np.sort(u_an, axis=0).reshape(n_an, cells)  # present values first, NaN last
-    count = (~np.isnan(u_an)).sum(axis=0).reshape(cells)
-    pick = (rng.random((n, cells)) * count).astype(np.intp)
-    np.minimum(pick, np.maximum(count - 1, 0), out=pick)
-    drawn: FloatArray = packed[pick, np.arange(cells)]
-    return drawn.reshape(n, n_opt, n_crit)
-
-
-def run_smaa(
-    scores: ArrayLike,
-    weights: ArrayLike,
-    directions: Sequence[str],
-    scale: Scale,
-    samples: int = 10_000,
-    seed: int | None = 0,
-    band: float | None = None,
-) -> SmaaResult:
-    """Sample weights and utilities with ``np.random.default_rng(seed)`` and run :func:`smaa`.
-
-    ``band is None``: weights uniform on the simplex (classic SMAA-2, ``weights`` only checked);
-    otherwise weights drawn around ``weights`` with :func:`sample_weights` (``band = 0`` keeps
-    them fixed, leaving only the analysts' disagreement as uncertainty). Weights are drawn
-    before utilities, so a given seed reproduces the result exactly.
-    """
-    x = _as_scores(scores)
-    n_crit = x.shape[2]
-    w = normalise_weights(weights)
-    _check_weight_length(w, n_crit)
-    rng = np.random.default_rng(seed)
-    if band is None:
-        ws = sample_weights(rng, samples, n_crit)
+    """(samples, I): option ``idx[k]``'s share of first place under weights ``wc_t[:, k]``;
+    ``complete`` says that ``uc`` has no missing cell."""
+    tol_k: FloatArray | float = tol
+    if complete:
+        # Complete rows: every denominator is sum(central weights), so the totals are one
+        # matrix product over 100 * that sum; the tie tolerance is scaled instead of them.
+        key = uc @ wc_t  # (s, options, I)
+        tol_k = tol * wc_t.sum(axis=0) / 100.0
     else:
-        ws = sample_weights(rng, samples, n_crit, base=w, band=band)
-    us = sample_utilities(rng, samples, x, scale, directions)
-    return smaa(us, ws)
+        present = ~np.isnan(uc)
+        num = np.where(present, uc, 0.0) @ wc_t
+        den = present.astype(float) @ wc_t
+        tot = _ratio_total(num, den)
+        key = np.where(np.isnan(tot), -np.inf, tot)
+    best = key.max(axis=1)  # (s, I)
+    own = key[:, idx, np.arange(idx.size)]  # option idx[k] under weights central[k]
+    on_top = own >= best - tol_k
+    share = np.zeros(on_top.shape)
+    rows, ks = np.nonzero(on_top)
+    if rows.size:
+        # Ties at the top are rare: count them only where the option is at the top.
+        limit = (best - tol_k)[rows, ks][:, None]
+        n_top = (key[rows, :, ks] >= limit).sum(axis=1)  # all-unranked: all share it
+        share[rows, ks] = 1.0 / n_top
+    return share
+
+
+def _confidence_hits(
+    u: FloatArray, central: FloatArray, idx: IntArray, tol: float, chunk: int
+) -> tuple[FloatArray, FloatArray]:
+    """Sum over utility samples of option ``idx[k]``'s share of first place under weights
+    ``central[k]`` (and the sum of the squared shares): one matrix product per block scores
+    every option under every option's central weights at once."""
+    wc_t = central.T  # (criteria, I)
+    hits = np.zeros(idx.size)
+    hits_sq = np.zeros(idx.size)
+    n_u = u.shape[0]
+    for lo in range(0, n_u, chunk):
+        uc = u[lo : lo + chunk]
+        gaps = np.isnan(uc).any(axis=(1, 2))
+        parts = [(uc, True)] if not gaps.any() else [(uc[~gaps], True), (uc[gaps], False)]
+        for part, complete in parts:
+            if part.shape[0]:
+                share = _first_shares(part, wc_t, idx, tol, complete)
+                hits += share.sum(axis=0)
+                hits_sq += (share * share).sum(axis=0)
+    return hits, hits_sq

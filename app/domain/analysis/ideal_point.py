@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -74,3 +75,52 @@ def methods_agree(totals: ArrayLike, closeness: ArrayLike, tol: float = RANK_TOL
     t = np.where(both, t, np.nan)
     c = np.where(both, c, np.nan)
     return top_options(t, tol) == top_options(c, tol)
+
+
+@dataclass(frozen=True)
+class MethodComparison:
+    """The weighted sum's and TOPSIS's first options, compared like with like.
+
+    * ``weighted_sum_top``: options ranked first by the weighted sum over every option.
+    * ``excluded``: options TOPSIS cannot rank (a missing cell, or no total).
+    * ``leaders_excluded``: the weighted sum's first options among ``excluded``.
+    * ``topsis_top``: TOPSIS's first among the options both methods rank.
+    * ``weighted_sum_top_compared``: the weighted sum's first among those same options.
+    * ``agree``: ``topsis_top == weighted_sum_top_compared``; None when no option is ranked by
+      both methods. When ``leaders_excluded`` is not empty the agreement is about the other
+      options only, and a sentence must say that TOPSIS could not rank the leader.
+    """
+
+    weighted_sum_top: tuple[int, ...]
+    excluded: tuple[int, ...]
+    leaders_excluded: tuple[int, ...]
+    topsis_top: tuple[int, ...]
+    weighted_sum_top_compared: tuple[int, ...]
+    agree: bool | None
+
+
+def compare_methods(
+    totals: ArrayLike, closeness: ArrayLike, tol: float = RANK_TOL
+) -> MethodComparison:
+    """Compare the weighted sum's and TOPSIS's first options over the same set of options."""
+    t = np.asarray(totals, dtype=float)
+    c = np.asarray(closeness, dtype=float)
+    if t.shape != c.shape or t.ndim != 1:
+        raise ValueError("totals and closeness must be 1-D arrays of the same length")
+    both = ~(np.isnan(t) | np.isnan(c))
+    ws_top = top_options(t, tol)
+    excluded = tuple(int(i) for i in np.flatnonzero(~both))
+    if not both.any():
+        return MethodComparison(
+            ws_top, excluded, tuple(i for i in ws_top if i in excluded), (), (), None
+        )
+    topsis_top = top_options(np.where(both, c, np.nan), tol)
+    compared = top_options(np.where(both, t, np.nan), tol)
+    return MethodComparison(
+        weighted_sum_top=ws_top,
+        excluded=excluded,
+        leaders_excluded=tuple(i for i in ws_top if i in excluded),
+        topsis_top=topsis_top,
+        weighted_sum_top_compared=compared,
+        agree=topsis_top == compared,
+    )

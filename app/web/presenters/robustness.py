@@ -1,37 +1,45 @@
-"""Robustness figures for people and scripts: plain-English sentences, the JSON of
-``GET /api/decisions/<id>/analysis``, the memo's robustness section and the geometry of the
-decision page's rank-acceptability chart. The numbers come from
-:func:`app.services.robustness.compute`; nothing here computes a figure.
+"""Robustness figures in words (for the panel, the memo and, via :mod:`app.web.views.api`,
+the JSON) and the geometry of the panel's rank-acceptability chart. The numbers come from
+:func:`app.services.robustness.compute`. Every printed number errs on the safe side:
+thresholds are rounded towards the current weight, standard errors up.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 from markupsafe import Markup
 
 from app.domain import analysis
+from app.domain.analysis.rounding import round_safely, separated
 from app.services.matrix_data import finite
-from app.services.robustness import CriterionRobustness, Robustness, Settings
+from app.services.robustness import CriterionRobustness, OptionRobustness, Robustness, Settings
 
-# --------------------------------------------------------------------------------------------
 # Plain-English wording
-# --------------------------------------------------------------------------------------------
+
+
+def _fixed(value: float, decimals: int) -> str:
+    text = f"{value:.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def percent(weight: float) -> str:
     """A weight (0-1) as a percentage: ``0.2 -> "20 %"``, ``0.3062 -> "30.6 %"``."""
-    value = round(weight * 100.0, 1)
-    text = f"{value:.1f}".removesuffix(".0")
-    return f"{text} %"
+    return f"{_fixed(round(weight * 100.0, 1), 1)} %"
 
 
 def points(value: float) -> str:
     """Percentage points: ``10 -> "10 percentage points"``, ``1 -> "1 percentage point"``."""
-    text = f"{round(value, 1):.1f}".removesuffix(".0")
+    text = _fixed(round(value, 1), 1)
     return f"{text} percentage point" + ("" if text == "1" else "s")
+
+
+def threshold_texts(threshold: float, weight: float, rising: bool) -> tuple[str, str] | None:
+    """The threshold and the current weight as percentages rounded the safe way
+    (:func:`app.domain.analysis.rounding.separated`), e.g. ``("68.9", "10")``."""
+    found = separated(threshold * 100.0, weight * 100.0, rising)
+    return None if found is None else (_fixed(found[0], found[2]), _fixed(found[1], found[2]))
 
 
 def join_names(names: list[str]) -> str:
@@ -48,12 +56,69 @@ def ordinal(n: int) -> str:
 
 
 def weights_described(settings: Settings) -> str:
-    """The weight sampling in plain words."""
+    """The weight model in plain words."""
     if settings.band is None:
         return "weights drawn at random from every possible weighting"
     if settings.band == 0:
         return "weights fixed at the agreed weights"
     return f"each weight within ± {points(settings.band)} of the agreed weight"
+
+
+SCORE_MODELS = {
+    "panel": "the panel of analysts drawn again with replacement and each cell combined by the "
+    "{method}, as the decision does",
+    "analyst": "one analyst's whole set of scores picked at random (the group value where that "
+    "analyst left a cell empty)",
+    "cell": "for every cell, the score of one analyst picked at random",
+}
+
+
+def scores_described(settings: Settings, method: str) -> str:
+    """The score model in plain words; ``method`` is the decision's way of combining a cell."""
+    return SCORE_MODELS[settings.score_model].format(method=method)
+
+
+def stamp_text(r: Robustness) -> str:
+    s = r.settings
+    band = "any weighting" if s.band is None else f"band ± {_fixed(s.band, 2)} points"
+    return (
+        f"Cells combined by the {r.method}; weights: {band}; scores: {s.score_model} model; "
+        f"{s.samples:,} samples; seed {s.seed}; Options Matrix {r.app_version}."
+    )
+
+
+def estimate(p: float, se: float) -> str:
+    """A sampled share with its standard error rounded up: ``"62 % ± 1"``, ``"3.4 % ± 0.2"``;
+    a share with no sampling error alone (``"100.0 %"``)."""
+    value, error = p * 100.0, se * 100.0
+    if error <= 0:
+        return f"{value:.1f}\u00a0%"
+    if error > 0.9:
+        return f"{value:.0f}\u00a0% ± {round_safely(error, 0, up=True):.0f}"
+    return f"{value:.1f}\u00a0% ± {round_safely(error, 1, up=True):.1f}"
+
+
+def confidence_text(o: OptionRobustness) -> str:
+    if o.confidence is None:
+        return "never first"
+    if not o.confidence_shown:
+        return "too few samples"
+    return estimate(o.confidence, o.confidence_se or 0.0)
+
+
+def _clause(
+    verb: str, side: str, threshold: float, weight: float, who: int | None, titles: list[str]
+) -> tuple[str, str, str] | None:
+    rising = side == "above"
+    if who is None or (threshold >= 1.0 if rising else threshold <= 0.0):
+        return None
+    texts = threshold_texts(threshold, weight, rising)
+    if texts is None:
+        return f"{verb} at all from {percent(weight)}", f"{verb} at all", titles[who]
+    if (float(texts[0]) >= 100.0) if rising else (float(texts[0]) <= 0.0):
+        return None
+    first = f"{verb} from {texts[1]} % to {side} {texts[0]} %"
+    return first, f"{verb} {side} {texts[0]} %", titles[who]
 
 
 def sensitivity_sentence(
@@ -72,29 +137,12 @@ def sensitivity_sentence(
         top = f"{top} (tied for first with {join_names(others)})"
     now = percent(s.weight)
     # Each clause: (wording when it comes first, wording when it follows another, who).
-    clauses: list[tuple[str, str, str]] = []
-    if s.above_option is not None:
-        if s.upper >= 1.0:
-            first, then = f"rises from {now} to 100 %", "rises to 100 %"
-        elif percent(s.upper) == now:
-            first, then = f"rises at all from {now}", "rises at all"
-        else:
-            first, then = (
-                f"rises from {now} to above {percent(s.upper)}",
-                f"rises above {percent(s.upper)}",
-            )
-        clauses.append((first, then, titles[s.above_option]))
-    if s.below_option is not None:
-        if s.lower <= 0.0:
-            first, then = f"falls from {now} to 0 %", "falls to 0 %"
-        elif percent(s.lower) == now:
-            first, then = f"falls at all from {now}", "falls at all"
-        else:
-            first, then = (
-                f"falls from {now} to below {percent(s.lower)}",
-                f"falls below {percent(s.lower)}",
-            )
-        clauses.append((first, then, titles[s.below_option]))
+    # A takeover only at 0 % or 100 % (or beyond) cannot be reached and is left out.
+    ends = (
+        ("rises", "above", s.upper, s.above_option),
+        ("falls", "below", s.lower, s.below_option),
+    )
+    clauses = [c for v, side, t, o in ends if (c := _clause(v, side, t, s.weight, o, titles))]
     if not clauses:
         return f"{top} stays first whatever the weight of {criterion} (now {now})."
     (move, _, who), *rest = clauses
@@ -121,7 +169,8 @@ def sentences(r: Robustness) -> list[str]:
 
 
 def most_sensitive(r: Robustness) -> str | None:
-    """A sentence naming the criterion whose weight moves the top soonest; None if not ready."""
+    """A sentence naming the criterion whose weight moves the top soonest; None if not ready.
+    The change is rounded up: a change of the printed size does reach the threshold."""
     if not r.ready:
         return None
     fragile = [c for c in r.sensitivity if c.smallest_change is not None]
@@ -133,88 +182,55 @@ def most_sensitive(r: Robustness) -> str | None:
         return f"The top is on a knife-edge: any change to the weight of {c.name} alters it."
     return (
         f"The top option is most sensitive to the weight of {c.name}: a change of "
-        f"{points(change)} alters which option comes first."
+        f"{points(round_safely(change, 1, up=True))} alters which option comes first."
     )
 
 
-# --------------------------------------------------------------------------------------------
-# JSON (the API) and the memo's section
-# --------------------------------------------------------------------------------------------
+TOPSIS = "TOPSIS, a second way of combining the scores (closeness to the best and distance \
+from the worst possible option),"
 
 
-def _num(value: float | None, digits: int = 6) -> float | None:
-    return None if value is None or not math.isfinite(value) else round(float(value), digits)
+def agreement_sentence(r: Robustness, answer: bool = True) -> str:
+    """Whether TOPSIS puts the same option first as the weighted sum, like with like;
+    ``answer`` opens with "Not here:" or "Yes:" (the page asks whether the method matters)."""
+    if r.topsis_agrees is None:
+        return (
+            "TOPSIS, a second way of combining the scores, needs options scored on every "
+            "criterion; none is complete yet."
+        )
+    they = join_names(r.topsis_top)
+    compared = join_names(r.weighted_sum_top_compared)
+    leaders = r.topsis_leader_excluded
+    if leaders:
+        text = (
+            f"{TOPSIS} cannot rank {join_names(leaders)}, first by the weighted sum: "
+            f"{_have(leaders)} unscored cells. Among the options TOPSIS can rank, it puts {they} "
+            "first"
+        )
+        text += (
+            ", as the weighted sum does."
+            if r.topsis_agrees
+            else f", while the weighted sum puts {compared} first."
+        )
+    elif r.topsis_agrees:
+        text = f"{TOPSIS} also puts {they} first, as the weighted sum does."
+        text = f"Not here: {text}" if answer else text
+    else:
+        text = f"{TOPSIS} puts {they} first, while the weighted sum puts {compared} first. "
+        text = ("Yes: " if answer else "") + text + "Treat the top of the ranking with care."
+    others = [t for t in r.topsis_excluded if t not in leaders]
+    if others:
+        text += f" TOPSIS also leaves out {join_names(others)}: {_have(others)} unscored cells."
+    return text
 
 
-def as_json(r: Robustness) -> dict[str, Any]:
-    """The figures as JSON-ready data (probabilities and weights 0-1, rounded to 6 places)."""
-    s = r.settings
-    return {
-        "decision_id": r.decision_id,
-        "round": r.round_number,
-        "group_visible": True,
-        "method": r.method,
-        "ready": r.ready,
-        "note": r.note,
-        "settings": {
-            "samples": s.samples,
-            "band_percentage_points": s.band,
-            "weights": "uniform" if s.band is None else "band",
-            "seed": s.seed,
-            "described": weights_described(s),
-        },
-        "criteria": [
-            {"id": cid, "name": name, "weight_normalised": _num(w)} for cid, name, w in r.criteria
-        ],
-        "options": [
-            {
-                "id": o.option_id,
-                "title": o.title,
-                "rank": o.rank,
-                "total": _num(o.total),
-                "first_rank_probability": _num(o.first),
-                "rank_acceptability": [_num(p) for p in o.acceptability],
-                "confidence": _num(o.confidence),
-                "central_weights": None
-                if o.central_weights is None
-                else {str(cid): _num(w) for cid, w in o.central_weights.items()},
-                "topsis_closeness": _num(o.topsis),
-            }
-            for o in r.options
-        ],
-        "sensitivity": [
-            {
-                "criterion_id": c.criterion_id,
-                "criterion": c.name,
-                "weight": _num(c.weight),
-                "top_option_id": c.top_option_id,
-                "tied_at_top": c.tied_at_top,
-                "lower": _num(c.lower),
-                "upper": _num(c.upper),
-                "below_option_id": c.below_option_id,
-                "below_option": c.below_option,
-                "above_option_id": c.above_option_id,
-                "above_option": c.above_option,
-                "smallest_change": _num(c.smallest_change),
-                "sentence": criterion_sentence(r, c),
-            }
-            for c in r.sensitivity
-        ],
-        "sentences": sentences(r),
-        "most_sensitive": most_sensitive(r),
-        "methods": {
-            "weighted_sum_top": r.weighted_sum_top,
-            "topsis_top": r.topsis_top,
-            "agree": r.topsis_agrees,
-            "topsis_excluded": r.topsis_excluded,
-        },
-    }
+def _have(names: list[str]) -> str:
+    return "it has" if len(names) == 1 else "they have"
 
 
 def memo_section(r: Robustness | None) -> dict[str, Any] | None:
-    """The robustness section of a memo snapshot: chance of ranking first and weight
-    sensitivity (most sensitive first), in words as well as numbers, since a memo must read
-    the same however the wording here changes later."""
+    """The robustness section of a memo snapshot, in words as well as numbers, since a memo
+    must read the same however the wording here changes later."""
     if r is None:
         return None
     if not r.ready:
@@ -229,7 +245,13 @@ def memo_section(r: Robustness | None) -> dict[str, Any] | None:
         "samples": r.settings.samples,
         "seed": r.settings.seed,
         "weights": weights_described(r.settings),
-        "first": [{"option_id": o.option_id, "p": finite(o.first)} for o in r.by_first],
+        "scores": scores_described(r.settings, r.method),
+        "stamp": r.stamp,
+        "stamp_text": stamp_text(r),
+        "first": [
+            {"option_id": o.option_id, "p": finite(o.first), "text": estimate(o.first, o.first_se)}
+            for o in r.by_first
+        ],
         "headline": most_sensitive(r),
         "ties": tie_sentences(r),
         "sensitivity": [
@@ -240,18 +262,11 @@ def memo_section(r: Robustness | None) -> dict[str, Any] | None:
             }
             for c in ordered
         ],
-        "methods": {
-            "weighted_sum_top": r.weighted_sum_top,
-            "topsis_top": r.topsis_top,
-            "agree": r.topsis_agrees,
-            "topsis_excluded": r.topsis_excluded,
-        },
+        "methods": {**r.methods, "sentence": agreement_sentence(r, answer=False)},
     }
 
 
-# --------------------------------------------------------------------------------------------
 # The decision page's panel: sentences and the rank-acceptability chart
-# --------------------------------------------------------------------------------------------
 
 CHART_WIDTH = 1000
 CHART_PAD = 4
@@ -262,7 +277,6 @@ BAR_ROW_HEIGHT = 50
 LABEL_MIN_WIDTH = 44  # a segment this wide carries its percentage
 DARK_BELOW = 140  # grey levels under this take white ink
 INK = "#1d2430"
-AXIS_INK = "#5b6473"
 
 
 @dataclass(frozen=True)
@@ -344,17 +358,16 @@ def acceptability_chart(
     bar_w = width - 2 * pad
     legend_rows = (n + LEGEND_PER_ROW - 1) // LEGEND_PER_ROW
     top = legend_rows * LEGEND_ROW_HEIGHT + 8
-    paints = []
-    for k in range(n):
-        level = _grey_level(k, n)
-        paints.append(
-            RankPaint(
-                id=f"{id_prefix}-rank-{k + 1}",
-                grey=f"#{level:02x}{level:02x}{level:02x}",
-                hatch=("#ffffff" if level < DARK_BELOW else INK) if k % 2 == 1 else None,
-                dark=level < DARK_BELOW,
-            )
+    levels = [_grey_level(k, n) for k in range(n)]
+    paints = [
+        RankPaint(
+            id=f"{id_prefix}-rank-{k + 1}",
+            grey=f"#{level:02x}{level:02x}{level:02x}",
+            hatch=("#ffffff" if level < DARK_BELOW else INK) if k % 2 == 1 else None,
+            dark=level < DARK_BELOW,
         )
+        for k, level in enumerate(levels)
+    ]
     legend = []
     for k in range(n):
         lx = pad + (k % LEGEND_PER_ROW) * LEGEND_ITEM_WIDTH
@@ -369,28 +382,17 @@ def acceptability_chart(
             w = p * bar_w
             if w <= 0:
                 continue
-            segments.append(
-                Segment(
-                    x=x,
-                    width=w,
-                    paint_id=paints[k].id,
-                    title=Markup("{}: {} in {:.1f}&nbsp;% of samples").format(
-                        o.title, ordinal(k + 1), p * 100
-                    ),
-                    label=f"{p * 100:.0f} %" if w >= LABEL_MIN_WIDTH else None,
-                    label_x=x + w / 2,
-                    dark=paints[k].dark,
-                )
+            title = Markup("{}: {} in {:.1f}&nbsp;% of samples").format(
+                o.title, ordinal(k + 1), p * 100
             )
+            label = f"{p * 100:.0f} %" if w >= LABEL_MIN_WIDTH else None
+            segments.append(Segment(x, w, paints[k].id, title, label, x + w / 2, paints[k].dark))
             x += w
         bars.append(Bar(o.title, y + 13, y + 19, y + 35, segments))
     axis_y = top + n * BAR_ROW_HEIGHT
+    anchors = {0: "start", 100: "end"}
     ticks = [
-        Tick(
-            x=pad + bar_w * t / 100,
-            text=f"{t} %",
-            anchor="start" if t == 0 else ("end" if t == 100 else "middle"),
-        )
+        Tick(pad + bar_w * t / 100, f"{t} %", anchors.get(t, "middle"))
         for t in (0, 25, 50, 75, 100)
     ]
     return AcceptabilityChart(
@@ -416,6 +418,11 @@ class RobustnessView:
 
     figures: Robustness
     weights_described: str
+    scores_described: str
+    stamp: str
+    agreement: str
+    first: dict[int, str]  # option id -> "62 % ± 1"
+    confidence: dict[int, str]  # option id -> "48 % ± 1", "too few samples" or "never first"
     sentences: list[str]
     most_sensitive: str | None
     rank_labels: list[str]
@@ -429,6 +436,11 @@ def present(r: Robustness | RobustnessView | None) -> RobustnessView | None:
     return RobustnessView(
         figures=r,
         weights_described=weights_described(r.settings),
+        scores_described=scores_described(r.settings, r.method),
+        stamp=stamp_text(r),
+        agreement=agreement_sentence(r),
+        first={o.option_id: estimate(o.first, o.first_se) for o in r.options},
+        confidence={o.option_id: confidence_text(o) for o in r.options},
         sentences=sentences(r),
         most_sensitive=most_sensitive(r),
         rank_labels=[ordinal(k + 1) for k in range(r.ranks)],

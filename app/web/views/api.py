@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from flask import Blueprint, g, jsonify, request
@@ -13,6 +14,7 @@ from app.services import decisions as decision_service
 from app.services import options as option_service
 from app.services import robustness
 from app.services.matrix_data import MatrixData, matrix_data
+from app.services.robustness import Robustness
 from app.web.access import load_decision
 from app.web.params import int_arg
 from app.web.presenters import robustness as robustness_presenter
@@ -170,8 +172,10 @@ def analysis(decision_id: int) -> ResponseReturnValue:
     """Robustness of the ranking: SMAA-2, exact weight sensitivity, TOPSIS check.
 
     Same visibility as the page (before a blind round is revealed: a note only) and the same
-    settings: ``?samples=`` (1,000-50,000, default 10,000), ``?band=`` (0-50 percentage points;
-    empty: uniform weights), ``?round=`` (default: the current round).
+    settings, only the values the page's form offers (anything else answers 400):
+    ``?samples=`` (default 10,000), ``?band=`` (percentage points or ``any``; default 5),
+    ``?scores=`` (``panel``, ``analyst`` or ``cell``; default ``panel``), ``?round=``
+    (default: the current round).
     """
     access = load_decision(decision_id)
     settings = robustness.parse_settings(request.args)
@@ -180,8 +184,7 @@ def analysis(decision_id: int) -> ResponseReturnValue:
         decision=access.decision,
         viewer_id=access.user_id,
         role=access.role,
-        samples=settings.samples,
-        band=settings.band,
+        settings=settings,
         round_number=int_arg("round"),
     )
     if result is None:
@@ -194,4 +197,80 @@ def analysis(decision_id: int) -> ResponseReturnValue:
                 "note": "Robustness figures appear once the facilitator reveals the round.",
             }
         )
-    return jsonify(robustness_presenter.as_json(result))
+    return jsonify(analysis_json(result))
+
+
+def _share(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else round(float(value), 6)
+
+
+def analysis_json(r: Robustness) -> dict[str, Any]:
+    """The robustness figures as JSON-ready data (probabilities and weights 0-1, rounded to
+    six places), each Monte-Carlo figure with its standard error and the models behind it."""
+    s = r.settings
+    words = robustness_presenter
+    return {
+        "decision_id": r.decision_id,
+        "round": r.round_number,
+        "group_visible": True,
+        "method": r.method,
+        "ready": r.ready,
+        "note": r.note,
+        "settings": {
+            "samples": s.samples,
+            "band_percentage_points": s.band,
+            "weights": "uniform" if s.band is None else "band",
+            "score_model": s.score_model,
+            "seed": s.seed,
+            "described": words.weights_described(s),
+            "scores_described": words.scores_described(s, r.method),
+        },
+        "reproducibility": r.stamp,
+        "criteria": [
+            {"id": cid, "name": name, "weight_normalised": _share(w)} for cid, name, w in r.criteria
+        ],
+        "options": [
+            {
+                "id": o.option_id,
+                "title": o.title,
+                "rank": o.rank,
+                "total": _share(o.total),
+                "first_rank_probability": _share(o.first),
+                "first_rank_probability_se": _share(o.first_se),
+                "rank_acceptability": [_share(p) for p in o.acceptability],
+                "rank_acceptability_se": [_share(e) for e in o.acceptability_se],
+                "confidence": _share(o.confidence),
+                "confidence_se": _share(o.confidence_se),
+                "confidence_samples": o.first_samples,
+                "central_weights": None
+                if o.central_weights is None
+                else {str(cid): _share(w) for cid, w in o.central_weights.items()},
+                "topsis_closeness": _share(o.topsis),
+            }
+            for o in r.options
+        ],
+        "sensitivity": [
+            {
+                "criterion_id": c.criterion_id,
+                "criterion": c.name,
+                "weight": _share(c.weight),
+                "top_option_id": c.top_option_id,
+                "tied_at_top": c.tied_at_top,
+                "lower": _share(c.lower),
+                "upper": _share(c.upper),
+                "below_option_id": c.below_option_id,
+                "below_option": c.below_option,
+                "above_option_id": c.above_option_id,
+                "above_option": c.above_option,
+                "smallest_change": _share(c.smallest_change),
+                "sentence": words.criterion_sentence(r, c),
+            }
+            for c in r.sensitivity
+        ],
+        "sentences": words.sentences(r),
+        "most_sensitive": words.most_sensitive(r),
+        "methods": {
+            **r.methods,
+            "sentence": words.agreement_sentence(r, answer=False) if r.ready else None,
+        },
+    }

@@ -64,8 +64,7 @@ def overview_context(decision_id: int) -> dict[str, object]:
                 decision=access.decision,
                 viewer_id=access.user_id,
                 role=access.role,
-                samples=settings.samples,
-                band=settings.band,
+                settings=settings,
             )
         ),
     }

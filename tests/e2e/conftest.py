@@ -73,6 +73,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         DATABASE_URL=f"sqlite:///{instance / 'e2e.sqlite3'}",
         SECRET_KEY="e2e-secret",
         DEMO_PASSWORD=DEMO_PASSWORD,
+        # A memo render may take long on a loaded machine; the browser test waits as long.
+        MEMO_RENDER_TIMEOUT="170",
     )
     _init_and_seed(env)
     port = _free_port()

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from playwright.sync_api import ConsoleMessage, Page, Route, expect
 
+RENDER_WAIT_MS = 180_000
+
 
 def test_facilitator_issues_and_downloads_a_memo(page_as: Callable[[str], Page]) -> None:
     page = page_as("facilitator")
@@ -60,14 +62,15 @@ def test_facilitator_issues_and_downloads_a_memo(page_as: Callable[[str], Page])
 
     page.route(re.compile(r".*/decisions/1/memos$"), hold)
     progress = page.locator("#issue-progress")
-    with page.expect_download() as first_download:
+    # Rendering a PDF is real work: on a loaded machine it can take far longer than a page.
+    with page.expect_download(timeout=RENDER_WAIT_MS) as first_download:
         page.get_by_role("button", name="Issue memo").click()
         expect(progress).to_have_class(re.compile(r"htmx-request"))
         expect(progress).to_have_css("opacity", "1")
         expect(page.get_by_role("button", name="Issue memo")).to_be_disabled()
         assert len(held) == 1
         held[0].continue_()
-        page.wait_for_url(re.compile(r".*/decisions/1/memos\?issued=\d+"))
+        page.wait_for_url(re.compile(r".*/decisions/1/memos\?issued=\d+"), timeout=RENDER_WAIT_MS)
     page.unroute(re.compile(r".*/decisions/1/memos$"))
 
     # The PDF downloaded by itself and the memo is in the list.
@@ -83,7 +86,7 @@ def test_facilitator_issues_and_downloads_a_memo(page_as: Callable[[str], Page])
     expect(row.locator("code.sha")).to_have_attribute("title", digest)
 
     # Downloading it again from the list gives the same bytes.
-    with page.expect_download() as again:
+    with page.expect_download(timeout=RENDER_WAIT_MS) as again:
         row.get_by_role("link", name=subject).click()
     again_bytes = Path(again.value.path()).read_bytes()
     assert again_bytes.startswith(b"%PDF")

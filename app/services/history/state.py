@@ -22,9 +22,12 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from app.db.models import (
     Criterion,
+    CriterionState,
     Decision,
+    DecisionSettings,
     Member,
     Option,
+    OptionState,
     OptionStatus,
     Revision,
     Role,
@@ -292,22 +295,11 @@ def load_state(*, session: Session, decision_id: int, revision: int) -> Decision
 
 
 def _decision_from(state: DecisionState, live: Decision) -> Decision:
-    d = state.decision
-    return Decision(
-        id=state.decision_id,
-        title=d.get("title", live.title),
-        question=d.get("question", live.question),
-        background=d.get("background", live.background),
-        scale_min=d.get("scale_min", live.scale_min),
-        scale_max=d.get("scale_max", live.scale_max),
-        classification=d.get("classification", live.classification),
-        status=d.get("status", live.status),
-        scoring_mode=d.get("scoring_mode", live.scoring_mode),
-        aggregation=d.get("aggregation", live.aggregation),
-        name_analysts_in_memo=d.get("name_analysts_in_memo", live.name_analysts_in_memo),
-        current_round=d.get("current_round", 1),
-        created_by=state.created_by,
+    """The decision's settings as they stood (each revision records ``DecisionSettings``)."""
+    settings = DecisionSettings.model_validate(
+        DecisionSettings.model_validate(live).model_dump() | {"current_round": 1} | state.decision
     )
+    return Decision(id=state.decision_id, created_by=state.created_by, **settings.model_dump())
 
 
 def _list_order(row: Option | Criterion) -> tuple[int, int]:
@@ -315,41 +307,27 @@ def _list_order(row: Option | Criterion) -> tuple[int, int]:
 
 
 def state_options(state: DecisionState, *, include_withdrawn: bool = True) -> list[Option]:
-    """The options as they stood, in list order (position, id), as unsaved Option objects."""
-    out = [
-        Option(
-            id=oid,
-            decision_id=state.decision_id,
-            title=s.get("title", ""),
-            summary=s.get("summary", ""),
-            description=s.get("description", ""),
-            status=s.get("status", OptionStatus.ACTIVE.value),
-            position=s.get("position", 0),
-            version=s.get("version", 1),
-        )
+    """The options as they stood, in list order (position, id), as unsaved Option objects
+    rebuilt from what their revisions record (``OptionState``)."""
+    options = [
+        Option(id=oid, decision_id=state.decision_id, **OptionState.model_validate(s).model_dump())
         for oid, s in state.options.items()
-        if include_withdrawn
-        or s.get("status", OptionStatus.ACTIVE.value) == OptionStatus.ACTIVE.value
     ]
-    return sorted(out, key=_list_order)
+    if not include_withdrawn:
+        options = [o for o in options if o.status == OptionStatus.ACTIVE.value]
+    return sorted(options, key=_list_order)
 
 
 def state_criteria(state: DecisionState) -> list[Criterion]:
-    """The criteria as they stood, in list order (position, id), as unsaved objects."""
-    out = [
+    """The criteria as they stood, in list order (position, id), rebuilt from what their
+    revisions record (``CriterionState``)."""
+    criteria = [
         Criterion(
-            id=cid,
-            decision_id=state.decision_id,
-            name=s.get("name", ""),
-            description=s.get("description", ""),
-            weight=float(s.get("weight", 0.0)),
-            direction=s.get("direction", "benefit"),
-            position=s.get("position", 0),
-            version=s.get("version", 1),
+            id=cid, decision_id=state.decision_id, **CriterionState.model_validate(s).model_dump()
         )
         for cid, s in state.criteria.items()
     ]
-    return sorted(out, key=_list_order)
+    return sorted(criteria, key=_list_order)
 
 
 def _past_scores(state: DecisionState, number: int) -> list[PastScore]:

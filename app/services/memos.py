@@ -31,7 +31,7 @@ from sqlmodel import Field, Session, SQLModel, col
 
 from app.adapters import pdf
 from app.config import VERSION
-from app.db.models import Decision, Memo, Role, User
+from app.db.models import Decision, Memo, OptionRead, Role, User
 from app.db.uow import consistent_read, unit_of_work
 from app.domain.errors import InvalidInput, NotFound, ServiceError
 from app.services import robustness
@@ -48,6 +48,9 @@ PRINTER_EXTENSION = "options_matrix.memo_printer"
 """Where an application keeps its :class:`MemoPrinter` (``app.extensions``)."""
 BOTTOM_LINE_MAX = 10_000
 LINE_MAX = 300
+
+# What a memo's snapshot records of each option (its list position is the snapshot's own).
+SNAPSHOT_OPTION_FIELDS = {"id", "title", "summary", "description", "status"}
 
 
 class MemoRefused(ServiceError):
@@ -252,14 +255,8 @@ def take_snapshot(
         "method": data["method"],
         "analysts": [labels[uid] for uid in analyst_ids],
         "options": [
-            {
-                "id": o.id,
-                "title": o.title,
-                "summary": o.summary,
-                "description": o.description,
-                "status": o.status,
-                "position": i,
-            }
+            OptionRead.model_validate(o).model_dump(include=SNAPSHOT_OPTION_FIELDS)
+            | {"position": i}
             for i, o in enumerate(all_options)
         ],
         "criteria": part["criteria"],

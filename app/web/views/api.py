@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from app.db.models import CriterionRead, DecisionRead, OptionRead
 from app.domain.analysis import normalise_weights
 from app.services import criteria as criteria_service
 from app.services import decisions as decision_service
@@ -22,6 +23,19 @@ from app.web.transaction import get_session
 from app.web.views.matrix import load_matrix
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+
+# What the API says of each entity, taken from its read model.
+DECISION_FIELDS = {
+    "id",
+    "title",
+    "question",
+    "background",
+    "classification",
+    "status",
+    "scoring_mode",
+}
+OPTION_FIELDS = {"id", "title", "summary", "description", "status", "version"}
+CRITERION_FIELDS = {"id", "name", "description", "weight", "direction"}
 
 
 @bp.get("/decisions")
@@ -45,36 +59,17 @@ def decision(decision_id: int) -> ResponseReturnValue:
     )
     return jsonify(
         {
-            "id": d.id,
-            "title": d.title,
-            "question": d.question,
-            "background": d.background,
+            **DecisionRead.model_validate(d).model_dump(include=DECISION_FIELDS),
             "scale": {"min": d.scale_min, "max": d.scale_max},
-            "classification": d.classification,
-            "status": d.status,
-            "scoring_mode": d.scoring_mode,
             "round": d.current_round,
             "your_role": access.role.value,
             "options": [
-                {
-                    "id": o.id,
-                    "title": o.title,
-                    "summary": o.summary,
-                    "description": o.description,
-                    "status": o.status,
-                    "version": o.version,
-                }
+                OptionRead.model_validate(o).model_dump(include=OPTION_FIELDS)
                 for o in option_service.list_options(session=db, decision_id=decision_id)
             ],
             "criteria": [
-                {
-                    "id": c.id,
-                    "name": c.name,
-                    "description": c.description,
-                    "weight": c.weight,
-                    "weight_normalised": w,
-                    "direction": c.direction,
-                }
+                CriterionRead.model_validate(c).model_dump(include=CRITERION_FIELDS)
+                | {"weight_normalised": w}
                 for c, w in zip(criteria, normalised, strict=True)
             ],
             "members": [

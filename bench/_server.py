@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -104,6 +104,31 @@ def bench_database(backend: str, *, postgres_url: str, database_url: str | None)
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+class BenchInstance(NamedTuple):
+    """A bench run's instance folder, database URL, server environment and open app."""
+
+    path: Path
+    url: str
+    env: dict[str, str]
+    app: Flask
+
+
+@contextmanager
+def bench_instance(args: Any) -> Iterator[BenchInstance]:
+    """A temporary instance folder and the database the options name, migrated, with the
+    app open for seeding; both are removed when the block ends."""
+    with (
+        tempfile.TemporaryDirectory(prefix="om_bench_") as tmp,
+        bench_database(
+            args.database, postgres_url=args.postgres_url, database_url=args.database_url
+        ) as url,
+    ):
+        instance = Path(tmp)
+        env = server_env(instance, url)
+        migrate(env)
+        yield BenchInstance(instance, url, env, open_app(env))
 
 
 def describe_database(url: str) -> str:

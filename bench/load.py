@@ -27,13 +27,11 @@ import random
 import re
 import resource
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from _server import (
@@ -44,17 +42,14 @@ from _server import (
     Seeded,
     Server,
     add_database_arguments,
-    bench_database,
+    bench_instance,
     command_line,
     describe_database,
     dispose,
     machine_line,
-    migrate,
     ms,
-    open_app,
     poll_url,
     seed_decision,
-    server_env,
     since_of,
 )
 
@@ -595,16 +590,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_database_arguments(parser)
     args = parser.parse_args(argv)
 
-    with (
-        tempfile.TemporaryDirectory(prefix="om_bench_") as tmp,
-        bench_database(
-            args.database, postgres_url=args.postgres_url, database_url=args.database_url
-        ) as url,
-    ):
-        instance = Path(tmp)
-        env = server_env(instance, url)
-        migrate(env)
-        app = open_app(env)
+    with bench_instance(args) as (instance, url, env, app):
         seeded = seed_decision(
             app,
             title="Load bench decision",

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -33,17 +32,14 @@ from _server import (
     Seeded,
     Server,
     add_database_arguments,
-    bench_database,
+    bench_instance,
     command_line,
     describe_database,
     dispose,
     machine_line,
-    migrate,
     ms,
-    open_app,
     seed_decision,
     seed_demo,
-    server_env,
 )
 
 if TYPE_CHECKING:
@@ -212,16 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sizes = parse_sizes(args.sizes)
 
     results: list[Measured] = []
-    with (
-        tempfile.TemporaryDirectory(prefix="om_bench_") as tmp,
-        bench_database(
-            args.database, postgres_url=args.postgres_url, database_url=args.database_url
-        ) as url,
-    ):
-        instance = Path(tmp)
-        env = server_env(instance, url)
-        migrate(env)
-        app = open_app(env)
+    with bench_instance(args) as (instance, url, env, app):
         seeding = time.monotonic()
         plan: list[tuple[str, Seeded, str]] = []
         for name, size in sizes:

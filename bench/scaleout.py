@@ -25,11 +25,9 @@ import random
 import re
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
 from _server import (
     Client,
@@ -37,15 +35,12 @@ from _server import (
     Seeded,
     Server,
     add_database_arguments,
-    bench_database,
+    bench_instance,
     command_line,
     describe_database,
     dispose,
     machine_line,
-    migrate,
-    open_app,
     seed_decision,
-    server_env,
     since_of,
 )
 from load import (
@@ -174,16 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_database_arguments(parser, default="postgresql")
     args = parser.parse_args(argv)
 
-    with (
-        tempfile.TemporaryDirectory(prefix="om_bench_") as tmp,
-        bench_database(
-            args.database, postgres_url=args.postgres_url, database_url=args.database_url
-        ) as url,
-    ):
-        instance = Path(tmp)
-        env = server_env(instance, url)
-        migrate(env)
-        app = open_app(env)
+    with bench_instance(args) as (instance, url, env, app):
         seeded = seed_decision(
             app,
             title="Scale-out bench decision",

@@ -25,7 +25,6 @@ from app.config import VERSION
 from app.db.models import User
 from app.domain.errors import ServiceError
 from app.domain.policy import Action
-from app.domain.vocabulary import DecisionStatus, Direction, OptionStatus, Role, ScoringMode
 from app.web import formatting, transaction
 from app.web import print as memo_print
 from app.web.htmx import htmx, is_htmx
@@ -66,15 +65,8 @@ def init_app(app: Flask) -> None:
     formatting.register(app.jinja_env)
     memo_print.init_app(app)
     app.jinja_env.globals["app_version"] = VERSION
-    # The vocabulary as values, so templates compare with Role.FACILITATOR, not "facilitator".
-    app.jinja_env.globals.update(
-        Role=Role,
-        ScoringMode=ScoringMode,
-        DecisionStatus=DecisionStatus,
-        OptionStatus=OptionStatus,
-        Direction=Direction,
-        Action=Action,
-    )
+    # The vocabulary comes with the formatting filters; templates ask ``access.can(Action.…)``.
+    app.jinja_env.globals["Action"] = Action
 
 
 def wants_json() -> bool:

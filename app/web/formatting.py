@@ -14,6 +14,7 @@ from jinja2 import Environment
 from markupsafe import Markup, escape
 
 from app.adapters.markdown import render_markdown
+from app.domain.vocabulary import DecisionStatus, Direction, OptionStatus, Role, ScoringMode
 
 MISSING = "–"
 
@@ -78,8 +79,15 @@ def markdown_without_links(text: str | None) -> Markup:
 
 
 def register(env: Environment, *, links: bool = True) -> None:
-    """Put the formatting filters on ``env``; ``links=False`` renders Markdown without links
-    (the printed memo)."""
+    """Put the formatting filters and the product's vocabulary (``Role.FACILITATOR``, …) on
+    ``env``; ``links=False`` renders Markdown without links (the printed memo)."""
+    env.globals.update(
+        Role=Role,
+        ScoringMode=ScoringMode,
+        DecisionStatus=DecisionStatus,
+        OptionStatus=OptionStatus,
+        Direction=Direction,
+    )
     env.filters.update(
         pct=pct,
         num=num,

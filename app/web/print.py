@@ -3,8 +3,8 @@
 The print templates (templates/memo/) are their own documents, rendered outside any request
 by a strict environment of their own (undefined names fail; user text is escaped; Markdown
 without links). They share the web pages' formatting filters (:mod:`app.web.formatting`) and
-the product's vocabulary as Jinja globals. The view model comes from
-:mod:`app.web.presenters.memo`; WeasyPrint itself is in :mod:`app.adapters.pdf`.
+the product's vocabulary as Jinja globals (both from :func:`formatting.register`). The view
+model comes from :mod:`app.web.presenters.memo`; WeasyPrint itself is in :mod:`app.adapters.pdf`.
 
 :data:`MEMO_PRINTER` is what the memo use cases (:mod:`app.services.memos`) are given to word
 and lay out a memo; :func:`init_app` makes it the application's, for the commands too.
@@ -21,7 +21,6 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from app.adapters.pdf import PDF_ASSET_BASE
 from app.config import ROOT
-from app.db.models import DecisionStatus, Direction, OptionStatus, Role, ScoringMode
 from app.services.memos import PRINTER_EXTENSION, MemoPrinter
 from app.web import formatting
 from app.web.presenters import robustness
@@ -42,13 +41,6 @@ def environment() -> Environment:
         keep_trailing_newline=False,
     )
     formatting.register(env, links=False)
-    env.globals.update(
-        Role=Role,
-        ScoringMode=ScoringMode,
-        DecisionStatus=DecisionStatus,
-        OptionStatus=OptionStatus,
-        Direction=Direction,
-    )
     return env
 
 

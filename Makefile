@@ -1,4 +1,5 @@
-# Options Matrix — `make run` serves the demo, `make test` runs every check and the whole suite.
+# Options Matrix — `make run` serves the demo, `make serve` serves in production, `make test`
+# runs every check and the whole suite.
 #
 # `make run` installs the runtime dependencies only; `make test`, `make lint`, `make format`
 # and `make bench` add the dev extras once (stamp files in the venv record what is installed,
@@ -8,13 +9,20 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 PORT   ?= 5000
 HOST   ?= 127.0.0.1
+# gunicorn workers and threads per worker; empty: app/web/serving.py decides (2 per core, 2–8
+# workers; 4 threads). DATABASE_URL, REDIS_URL and the rest pass through the environment.
+WORKERS ?=
+THREADS ?=
 # Two workers: one takes the browser tests, both share the rest (see tests/conftest.py).
 PYTEST_ARGS ?= -n 2
 FLASK   = $(BIN)/flask --app app
+# exec: gunicorn replaces the shell, so a stop signal reaches its master directly.
+GUNICORN = HOST='$(HOST)' PORT='$(PORT)' WORKERS='$(WORKERS)' THREADS='$(THREADS)' \
+	exec $(BIN)/gunicorn -c app/web/serving.py app.wsgi:app
 RUNTIME = $(VENV)/.runtime-installed
 DEV     = $(VENV)/.dev-installed
 
-.PHONY: run test install install-dev migrate seed lint format bench clean
+.PHONY: run serve test install install-dev migrate seed lint format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +47,12 @@ seed: migrate
 
 run: seed
 	@echo "Serving Options Matrix on http://$(HOST):$(PORT) (Ctrl-C to stop)"
-	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --threads 4 --access-logfile - 'app.wsgi:app'
+	$(GUNICORN)
+
+# Production: install, migrate (never seeds the demo), serve with the settings of
+# app/web/serving.py (no --preload: each worker builds its own database engine).
+serve: migrate
+	$(GUNICORN)
 
 lint: install-dev
 	$(BIN)/ruff check .

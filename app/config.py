@@ -26,6 +26,9 @@ def load_settings(instance_path: str) -> dict[str, object]:
     - ``SESSION_COOKIE_SECURE``: ``1`` behind HTTPS (cookies go over HTTPS only, and every
       answer carries ``Strict-Transport-Security: max-age=31536000; includeSubDomains``).
     - ``MEMO_RENDER_TIMEOUT``: seconds a memo render may take (default 60).
+    - ``LOG_REQUESTS``: ``1`` writes one JSON line per request to stderr (default ``0``; the
+      gunicorn settings in ``app/web/serving.py``, used by ``make serve`` and ``make run``,
+      turn it on).
     """
     Path(instance_path).mkdir(parents=True, exist_ok=True)
     database_url = os.environ.get("DATABASE_URL") or (
@@ -45,6 +48,7 @@ def load_settings(instance_path: str) -> dict[str, object]:
         "WTF_CSRF_TIME_LIMIT": None,
         "WTF_CSRF_HEADERS": ["X-CSRFToken"],
         "MEMO_RENDER_TIMEOUT": float(os.environ.get("MEMO_RENDER_TIMEOUT", "60")),
+        "LOG_REQUESTS": os.environ.get("LOG_REQUESTS", "0") == "1",
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
     }
 

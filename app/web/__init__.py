@@ -19,16 +19,18 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from app.config import VERSION
 from app.db.models import User
 from app.domain.errors import ServiceError
 from app.domain.policy import Action
-from app.web import formatting, transaction
+from app.web import formatting, request_log, transaction
 from app.web import print as memo_print
 from app.web.htmx import htmx, is_htmx
 from app.web.transaction import get_session
+from app.web.views import health
 
 csrf = CSRFProtect()
 
@@ -44,6 +46,7 @@ CSP = (
 def init_app(app: Flask) -> None:
     # Order matters: who is asking is settled before the CSRF check, so an anonymous state
     # change is sent to the login page (or told 401) rather than told about its token.
+    request_log.init_app(app)
     transaction.init_app(app)
     app.before_request(_load_user)
     # Before the login gate, so the login form itself is covered.
@@ -61,7 +64,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _server_error)
 
-    app.add_url_rule("/healthz", "health", lambda: {"status": "ok"})
+    app.add_url_rule("/healthz", "health", health.health)
     formatting.register(app.jinja_env)
     memo_print.init_app(app)
     app.jinja_env.globals["app_version"] = VERSION
@@ -79,7 +82,7 @@ def wants_json() -> bool:
 def _load_user() -> None:
     g.user = None
     user_id = session.get("user_id")
-    if user_id is None or request.endpoint == "static":
+    if user_id is None or request.endpoint in ("static", "health"):
         return
     user = get_session().get(User, user_id)
     if user is not None and user.session_version == session.get("session_version"):
@@ -197,6 +200,9 @@ def _http_error(exc: HTTPException) -> Any:
 
 def _server_error(exc: Exception) -> Any:
     transaction.discard()
+    if isinstance(exc, OperationalError):  # unreachable, or too busy to answer in time
+        current_app.logger.warning("Database unavailable: %s", exc)
+        return _error_response(503, "The database does not answer; nothing was saved. Try again.")
 
     current_app.logger.exception("Unhandled error: %s", exc)
     return _error_response(500, "Something went wrong on our side; nothing was saved.")

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask
+from sqlalchemy.exc import OperationalError
 
 from app.db.migrate import SchemaNotCurrent, require_current_schema
+
+log = logging.getLogger(__name__)
 
 
 def install_schema_guard(app: Flask) -> None:
     """Answer 503 with the fix until the schema is current (checked until it first passes).
 
-    The WSGI entry point (``app.wsgi``) refuses to start at all; this guard covers
-    ``flask run`` and any other server that builds the app itself.
+    The WSGI entry point (``app.wsgi``) refuses to start on an old schema; this guard covers
+    ``flask run``, any other server that builds the app itself, and a worker that started
+    while the database was unreachable (503 until it answers; the health route says so too).
     """
     state = {"ok": False}
 
@@ -23,5 +29,12 @@ def install_schema_guard(app: Flask) -> None:
             require_current_schema(app)
         except SchemaNotCurrent as exc:
             return str(exc), 503, {"Content-Type": "text/plain; charset=utf-8"}
+        except OperationalError:
+            log.warning("database unreachable", exc_info=True)
+            return (
+                "The database does not answer; try again in a moment.",
+                503,
+                {"Content-Type": "text/plain; charset=utf-8", "Retry-After": "5"},
+            )
         state["ok"] = True
         return None

@@ -36,6 +36,7 @@ from app.db.uow import consistent_read, unit_of_work
 from app.domain.errors import InvalidInput, NotFound, ServiceError
 from app.services import robustness
 from app.services.decisions import list_members
+from app.services.group_views import group_views
 from app.services.matrix import Matrix, analyst_letter, build_matrix, group_visible
 from app.services.matrix_data import matrix_data, snapshot_matrix
 from app.services.options import list_options
@@ -262,6 +263,14 @@ def take_snapshot(
         "criteria": part["criteria"],
         "matrix": {"rows": part["rows"]},
         "disagreements": part["disagreements"],
+        # Under the memo's analyst labels; memos issued before group views existed have none.
+        "group": group_views(
+            session=session,
+            decision=decision,
+            viewer_id=viewer_id,
+            labels=labels,
+            show_names=False,
+        ).to_data(),
         "robustness": (
             printer.robustness_section(
                 robustness.compute(

@@ -43,6 +43,7 @@ SECTIONS = [
     "The matrix",
     "What drives the totals",
     "Where the team disagrees",
+    "The group's own views",
     "Robustness",
     "Provenance",
 ]

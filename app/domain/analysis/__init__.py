@@ -11,6 +11,9 @@ from this package (or from its public alias :mod:`app.analysis`); the modules ar
   :func:`sample_utilities`) and :func:`run_smaa`;
 * :mod:`~app.domain.analysis.ideal_point`: :func:`topsis`, :func:`compare_methods` (the
   weighted sum's and TOPSIS's first options over the same options), :func:`methods_agree`;
+* :mod:`~app.domain.analysis.group`: the group's own views (:func:`kendalls_w`,
+  :func:`own_rankings`, :func:`ranking_agreement`, :func:`leave_one_out`,
+  :func:`convergence`);
 * :mod:`~app.domain.analysis.rounding`: rounding a threshold or an error the safe way before
   it is printed.
 
@@ -75,6 +78,18 @@ from app.domain.analysis.core import (
     totals,
     utilities,
 )
+from app.domain.analysis.group import (
+    Agreement,
+    Convergence,
+    LeaveOneOut,
+    OwnRanking,
+    convergence,
+    kendalls_w,
+    leave_one_out,
+    midranks,
+    own_rankings,
+    ranking_agreement,
+)
 from app.domain.analysis.ideal_point import (
     MethodComparison,
     compare_methods,
@@ -95,19 +110,29 @@ __all__ = [
     "COST",
     "RANK_TOL",
     "SCORE_MODELS",
+    "Agreement",
     "CellStats",
+    "Convergence",
     "CriterionSensitivity",
     "Evaluation",
+    "LeaveOneOut",
     "MethodComparison",
+    "OwnRanking",
     "Scale",
     "ScoreModel",
     "SmaaResult",
     "cell_stats",
     "compare_methods",
+    "convergence",
     "evaluate",
+    "kendalls_w",
+    "leave_one_out",
     "methods_agree",
+    "midranks",
     "normalise_weights",
+    "own_rankings",
     "rank",
+    "ranking_agreement",
     "run_smaa",
     "sample_utilities",
     "sample_weights",

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from app.db.models import OptionStatus
+from app.web.presenters import group
 
 CHART_WIDTH = 170.0  # mm, the text block of an A4 page with 20 mm margins
 CHART_ROWS_PER_FIGURE = 18
@@ -88,6 +89,7 @@ def memo_view(snapshot: dict[str, Any]) -> dict[str, Any]:
         "contested_count": sum(1 for r in rows for c in r["cells"] if c["contested"]),
         "analyst_count": len(analysts),
         "include": set(snapshot["memo"]["sections"]),
+        "group": group.present_data(snapshot.get("group")),
         "matrix_wide": len(criteria) > 8,
         "partial": any(
             r["total"] is not None and r["completeness"] is not None and r["completeness"] < 1

@@ -9,11 +9,13 @@ from app.domain.errors import InvalidInput
 from app.domain.policy import Action
 from app.services import criteria as criteria_service
 from app.services import decisions as decision_service
+from app.services import group_views as group_service
 from app.services import options as option_service
 from app.services import robustness as robustness_service
 from app.services.matrix import build_matrix, spread_by_round
 from app.web.access import load_decision
 from app.web.htmx import is_htmx, make_response
+from app.web.presenters import group as group_presenter
 from app.web.presenters import robustness as robustness_presenter
 from app.web.transaction import get_session
 
@@ -65,6 +67,11 @@ def overview_context(decision_id: int) -> dict[str, object]:
                 viewer_id=access.user_id,
                 role=access.role,
                 settings=settings,
+            )
+        ),
+        "group": group_presenter.present(
+            group_service.group_views(
+                session=db, decision=access.decision, viewer_id=access.user_id
             )
         ),
     }

@@ -168,7 +168,10 @@ class Page:
         self.poll = ""
         self.next_poll = 0.0
         self.last_answer = 0.0  # when a server last answered this page
-        self.shown = ""  # the last matrix values swapped into the page (page, poll or save)
+        # The group values the page shows: the page's own, then every fragment swapped in
+        # (polls and save answers carry only what moved).
+        self.shown: dict[tuple[int, int], str] = {}
+        self.last_change = 0  # the decision's change number this page's last save made
         # (started, finished, since before, since after, body) of every poll, when wanted
         self.trace: list[tuple[float, float, int, int, str]] | None = None
 
@@ -183,7 +186,7 @@ class Page:
             raise ClientError(f"matrix page answered {answer.status} without its poll element")
         self.figures.page_loads.add(answer.seconds)
         self.poll = url
-        self.shown = answer.body
+        self.shown = group_values(answer.body)
 
     def _failed(self, what: str, exc: ClientError) -> None:
         self.figures.error(f"{what}: no answer from {self.server}")
@@ -231,7 +234,7 @@ class Page:
         if acked is not None:
             self.figures.seen_after.add(max(0.0, seen - acked))
         self.poll = url
-        self.shown = answer.body
+        self.shown.update(group_values(answer.body))
         self.next_poll = seen + POLL_EVERY  # the swapped-in element starts a new timer
 
     def save_once(self, cell: tuple[int, int] | None = None) -> tuple[str, bool]:
@@ -259,15 +262,15 @@ class Page:
             return value, False
         log.acked.append((seq, value))
         self.figures.saves.add(answer.seconds)
-        url = poll_url(answer.body)
-        now = time.monotonic()
-        if url is not None:
-            self.ledger.acknowledged(since_of(url), now)
-            self.poll = url
-            self.shown = answer.body
-            self.next_poll = now + POLL_EVERY
+        # The answer redraws the cell's group value, the option's total and the ranks; it
+        # leaves the page's poll (and its ``since``) alone, so the next poll brings the rest.
+        self.shown.update(group_values(answer.body))
+        number = answer.headers.get("X-Change-Number")
+        if number is not None:
+            self.last_change = int(number)
+            self.ledger.acknowledged(self.last_change, time.monotonic())
         else:
-            self.figures.error(f"save: 200 without the poll element from {self.server}")
+            self.figures.error(f"save: 200 without its change number from {self.server}")
         return value, True
 
     def stale_cells(self) -> list[str] | None:
@@ -281,7 +284,7 @@ class Page:
             return None
         if fresh.status != 200:
             return None
-        now, want = group_values(self.shown), group_values(fresh.body)
+        now, want = self.shown, group_values(fresh.body)
         if not want:
             return [f"{self.username}: the fresh page shows no group values to compare"]
         return [

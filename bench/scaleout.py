@@ -41,7 +41,6 @@ from _server import (
     dispose,
     machine_line,
     seed_decision,
-    since_of,
 )
 from load import (
     POLL_EVERY,
@@ -123,7 +122,7 @@ def cross_server_trials(
         value, acked = saver.save_once(cell)
         acked_at = time.monotonic()
         window.join()
-        revision = since_of(saver.poll)
+        revision = saver.last_change
         values[(analyst_id, *cell)] = value
         want = expected_group(values, *cell)
         after = [t for t in watcher.trace if t[0] >= acked_at]
@@ -137,7 +136,7 @@ def cross_server_trials(
         ok = ok and passed
         lines.append(
             f"  trial {trial + 1}: saved {value} on {source.name}, {target.name}'s page saw "
-            f"revision {since} (save {revision}) and group value {shown} (expected {want}) "
+            f"change {since} (save {revision}) and group value {shown} (expected {want}) "
             f"{finished - acked_at:.2f} s after the acknowledgement, on its first poll after "
             f"it ({1000 * (finished - started):.0f} ms) -> {'OK' if passed else 'FAILED'}"
         )

@@ -62,6 +62,9 @@ def new_session(*, write: bool, engine: Engine | None = None) -> Session:
 
 
 def init_app(app: Flask) -> None:
+    from app.db import changes
+
+    changes.install()
     app.extensions[ENGINE_KEY] = make_engine(str(app.config["DATABASE_URL"]))
 
 

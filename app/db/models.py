@@ -263,7 +263,10 @@ class Score(SQLModel, table=True):
     ``value`` is NULL when the cell is empty or marked N/A (``not_applicable``).
     """
 
-    __table_args__ = (Index("ix_score_round_option", "round_id", "option_id"),)
+    __table_args__ = (
+        Index("ix_score_round_option", "round_id", "option_id"),
+        Index("ix_score_round_analyst", "round_id", "analyst_id"),
+    )
 
     round_id: int = Field(
         sa_column=Column(
@@ -319,6 +322,41 @@ class Revision(SQLModel, table=True):
     round_number: int | None = None
     before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+class DecisionChange(SQLModel, table=True):
+    """A decision's change number: raised by one in every transaction that records a
+    revision of the decision, as that transaction's last statement (see ``app.db.changes``).
+
+    Live pages poll with the number they show; the row lock taken by the raise orders the
+    numbers as the transactions commit, so a page never skips a change committed late.
+    """
+
+    __tablename__ = "decision_change"
+
+    decision_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("decision.id", ondelete="CASCADE"), primary_key=True)
+    )
+    number: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+
+
+class GroupViewCache(SQLModel, table=True):
+    """Computed group views shared by every worker and host when no Redis is configured.
+
+    A key names a decision, a round, a change number, a method and a visibility, so its
+    payload never changes once written; old change numbers are pruned as new ones arrive.
+    """
+
+    __tablename__ = "group_view_cache"
+    __table_args__ = (Index("ix_group_view_cache_decision", "decision_id", "change_number"),)
+
+    key: str = Field(sa_column=Column(String(120), primary_key=True))
+    decision_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("decision.id", ondelete="CASCADE"), nullable=False)
+    )
+    change_number: int = Field(sa_column=Column(BigInteger, nullable=False))
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = _ts()
 
 
 class Memo(SQLModel, table=True):

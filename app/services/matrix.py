@@ -7,10 +7,9 @@ a round until that round is revealed; each analyst always sees their own scores.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Protocol
 
 import numpy as np
 from sqlalchemy import func, select
@@ -35,9 +34,8 @@ from app.domain.labels import analyst_letter
 from app.domain.visibility import group_visible
 from app.services.criteria import list_criteria
 from app.services.decisions import list_members
+from app.services.group_view import GroupView, Method, compute_group, layout_key
 from app.services.options import list_options
-
-Method = Literal["mean", "median"]
 
 
 class ScoreLike(Protocol):
@@ -116,8 +114,11 @@ class Matrix:
     my_scored: int = 0
     my_done: bool = False
     revision: int = 0
+    # The decision's change number this matrix shows (live pages poll with it).
+    change_number: int = 0
     evaluation: analysis.Evaluation | None = None
     score_tensor: np.ndarray | None = None
+    group: GroupView | None = None
 
     def cell_context(self, option_id: int, criterion_id: int) -> dict[str, object] | None:
         """``{"cell", "option", "criterion"}`` for one cell's details, or None if not shown."""
@@ -154,17 +155,13 @@ class Matrix:
     @property
     def layout(self) -> str:
         """Changes when the page's structure or visibility changes (the page then reloads)."""
-        parts = [
-            self.decision.current_round,
-            self.round.number,
-            self.revealed,
+        return layout_key(
+            self.decision,
+            self.round,
             self.group_visible,
-            self.decision.status,
-            self.decision.scoring_mode,
-            [o.id for o in self.options],
-            [c.id for c in self.criteria],
-        ]
-        return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+            (o.id for o in self.options),
+            (c.id for c in self.criteria),
+        )
 
 
 def latest_revision(*, session: Session, decision_id: int) -> int:
@@ -258,108 +255,51 @@ def assemble_matrix(
     revision: int,
     can_score: bool,
 ) -> Matrix:
-    """Compute the matrix from plain inputs (no database): used for the live page and for
-    the "as of" views rebuilt from revisions, so both show the same numbers."""
-    method = method or ("median" if decision.aggregation == "median" else "mean")
-    labels = analyst_labels(members)
-    analysts = [u for m, u in members if m.role == Role.ANALYST.value]
-    matrix = Matrix(
+    """Compute the matrix from plain inputs (no database), with every analyst's score per
+    cell: used for a cell's details, the overview and the "as of" views rebuilt from
+    revisions. The group figures come from :func:`compute_group`, as on the live page."""
+    method = method or default_method(decision)
+    scores = list(scores)
+    previous_scores = None if previous_scores is None else list(previous_scores)
+    view = compute_group(
         decision=decision,
-        role=role,
-        viewer_id=viewer_id,
-        round=round_,
-        rounds=rounds,
+        round_=round_,
         method=method,
-        group_visible=visible,
-        can_score=can_score,
+        visible=visible,
         options=options,
         criteria=criteria,
-        weights=[],
-        cells={(o.id, c.id): Cell(o.id, c.id) for o in options for c in criteria},
-        revision=revision,
+        analyst_ids=analyst_ids(members),
+        scores=scores,
+        done_ids=done_ids,
+        previous_scores=previous_scores,
+        change_number=revision,
     )
-    if criteria:
-        matrix.weights = [
-            float(w) for w in analysis.normalise_weights([c.weight for c in criteria])
-        ]
-    option_index = {o.id: i for i, o in enumerate(options)}
-    criterion_index = {c.id: j for j, c in enumerate(criteria)}
-    analyst_index = {u.id: k for k, u in enumerate(analysts)}
-    tensor = np.full((len(analysts), len(options), len(criteria)), np.nan)
-    scored_by: dict[int, int] = dict.fromkeys(analyst_index, 0)
-    per_cell: dict[tuple[int, int], list[ScoreLike]] = {}
-    for s in scores:
-        key = (s.option_id, s.criterion_id)
-        if key not in matrix.cells:
-            continue
-        if s.analyst_id == viewer_id:
-            matrix.cells[key].mine = s  # type: ignore[assignment]
-        if s.analyst_id not in analyst_index:
-            continue
-        if s.value is not None or s.not_applicable:
-            scored_by[s.analyst_id] += 1
-        per_cell.setdefault(key, []).append(s)
-        if s.value is not None:
-            tensor[
-                analyst_index[s.analyst_id],
-                option_index[s.option_id],
-                criterion_index[s.criterion_id],
-            ] = s.value
-
-    matrix.my_scored = scored_by.get(viewer_id, 0)
-    matrix.my_done = viewer_id in done_ids
-    if role is Role.FACILITATOR:
-        matrix.progress = [
-            Progress(
-                u,
-                labels.get(u.id, u.display_name),
-                scored_by.get(u.id, 0),
-                matrix.cell_count,
-                u.id in done_ids,
-            )
-            for u in analysts
-        ]
-    if previous_scores is not None:
-        # The previous round's group value (Delphi): shown even while this round is blind.
-        values: dict[tuple[int, int], list[float]] = {}
-        for s in previous_scores:
-            if s.analyst_id == viewer_id and (s.option_id, s.criterion_id) in matrix.cells:
-                matrix.cells[(s.option_id, s.criterion_id)].my_previous = s
-            if s.value is not None:
-                values.setdefault((s.option_id, s.criterion_id), []).append(float(s.value))
+    matrix = matrix_from_group(
+        view,
+        decision=decision,
+        viewer_id=viewer_id,
+        role=role,
+        round_=round_,
+        rounds=rounds,
+        options=options,
+        criteria=criteria,
+        members=members,
+        mine=[s for s in scores if s.analyst_id == viewer_id],
+        my_previous=(
+            None
+            if previous_scores is None
+            else [s for s in previous_scores if s.analyst_id == viewer_id]
+        ),
+        can_score=can_score,
+    )
+    if visible and options and criteria:
+        labels = analyst_labels(members)
+        order = {a: k for k, a in enumerate(analyst_ids(members))}
+        per_cell: dict[tuple[int, int], list[ScoreLike]] = {}
+        for s in scores:
+            if s.analyst_id in order and (s.option_id, s.criterion_id) in matrix.cells:
+                per_cell.setdefault((s.option_id, s.criterion_id), []).append(s)
         for key, cell in matrix.cells.items():
-            if key in values:
-                arr = np.array(values[key])
-                cell.previous_value = float(np.median(arr) if method == "median" else arr.mean())
-    if not visible or not options or not criteria:
-        return matrix
-
-    evaluation = analysis.evaluate(
-        tensor, [c.weight for c in criteria], [c.direction for c in criteria], matrix.scale, method
-    )
-    matrix.evaluation = evaluation
-    matrix.score_tensor = tensor
-    st = evaluation.stats
-    for o in options:
-        i = option_index[o.id]
-        total = evaluation.totals[i]
-        matrix.totals[o.id] = None if np.isnan(total) else float(total)
-        matrix.ranks[o.id] = evaluation.ranks[i]
-        matrix.completeness[o.id] = float(evaluation.completeness[i])
-        for c in criteria:
-            j = criterion_index[c.id]
-            cell = matrix.cells[(o.id, c.id)]
-            cell.count = int(st.count[i, j])
-            if cell.count:
-                cell.value = float(st.value[i, j])
-                cell.std = float(st.std[i, j])
-                cell.min = float(st.min[i, j])
-                cell.max = float(st.max[i, j])
-                cell.contested = bool(st.contested[i, j])
-            contribution = evaluation.contributions[i, j]
-            matrix.contributions[(o.id, c.id)] = (
-                None if np.isnan(contribution) else float(contribution)
-            )
             cell.scores = [
                 AnalystScore(
                     s.analyst_id,
@@ -368,10 +308,86 @@ def assemble_matrix(
                     s.not_applicable,
                     s.rationale,
                 )
-                for s in sorted(
-                    per_cell.get((o.id, c.id), []), key=lambda s: analyst_index[s.analyst_id]
-                )
+                for s in sorted(per_cell.get(key, []), key=lambda s: order[s.analyst_id])
             ]
+    return matrix
+
+
+def default_method(decision: Decision) -> Method:
+    return "median" if decision.aggregation == "median" else "mean"
+
+
+def analyst_ids(members: Sequence[tuple[Member, User]]) -> list[int]:
+    return [u.id for m, u in members if m.role == Role.ANALYST.value]
+
+
+def matrix_from_group(
+    view: GroupView,
+    *,
+    decision: Decision,
+    viewer_id: int,
+    role: Role,
+    round_: Round,
+    rounds: list[Round],
+    options: list[Option],
+    criteria: list[Criterion],
+    members: Sequence[tuple[Member, User]],
+    mine: Iterable[ScoreLike],
+    my_previous: Iterable[ScoreLike] | None,
+    can_score: bool,
+) -> Matrix:
+    """The matrix one viewer sees: the shared group view with their own scores on top."""
+    matrix = Matrix(
+        decision=decision,
+        role=role,
+        viewer_id=viewer_id,
+        round=round_,
+        rounds=rounds,
+        method=view.method,
+        group_visible=view.visible,
+        can_score=can_score,
+        options=options,
+        criteria=criteria,
+        weights=[view.weights[c.id] for c in criteria],
+        cells={(o.id, c.id): Cell(o.id, c.id) for o in options for c in criteria},
+        totals=dict(view.totals),
+        ranks=dict(view.ranks),
+        completeness=dict(view.completeness),
+        contributions=dict(view.contributions),
+        revision=view.change_number,
+        change_number=view.change_number,
+        evaluation=view.evaluation,
+        score_tensor=view.tensor,
+        group=view,
+    )
+    for key, cell in matrix.cells.items():
+        figures = view.cells.get(key)
+        if figures is not None and figures.count:
+            cell.value, cell.std = figures.value, figures.std
+            cell.min, cell.max = figures.min, figures.max
+            cell.count, cell.contested = figures.count, figures.contested
+        cell.previous_value = view.previous.get(key)
+    for s in mine:
+        if (s.option_id, s.criterion_id) in matrix.cells:
+            matrix.cells[(s.option_id, s.criterion_id)].mine = s  # type: ignore[assignment]
+    for s in my_previous or ():
+        if (s.option_id, s.criterion_id) in matrix.cells:
+            matrix.cells[(s.option_id, s.criterion_id)].my_previous = s
+    matrix.my_scored = view.scored.get(viewer_id, 0)
+    matrix.my_done = viewer_id in view.done
+    if role is Role.FACILITATOR:
+        labels = analyst_labels(members)
+        matrix.progress = [
+            Progress(
+                u,
+                labels.get(u.id, u.display_name),
+                view.scored.get(u.id, 0),
+                matrix.cell_count,
+                u.id in view.done,
+            )
+            for m, u in members
+            if m.role == Role.ANALYST.value
+        ]
     return matrix
 
 

@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from app.db.changes import committed_number, number_for_member
+from app.db.models import User
+from app.domain.errors import NotFound
 from app.domain.policy import Action
+from app.domain.vocabulary import Role
 from app.services import criteria as criteria_service
 from app.services import scores as score_service
-from app.services.matrix import Matrix, build_matrix, latest_revision
+from app.services.group_view import ViewChanges, cached_view, changes_between
+from app.services.matrix import Matrix, build_matrix
 from app.web.access import Access, load_decision
 from app.web.htmx import hx_target, is_htmx, make_response
+from app.web.live import shared_cache, with_live_matrix
 from app.web.params import int_arg, method_arg
-from app.web.transaction import get_session
+from app.web.transaction import end_transaction, get_session
 
 bp = Blueprint("matrix", __name__, url_prefix="/decisions/<int:decision_id>")
 
 
 def load_matrix(access: Access, *, round_number: int | None = None) -> Matrix:
-    """The matrix for this request (``?method=``), 400/404 on bad parameters."""
+    """The matrix with every analyst's score per cell (a cell's details), 400/404 on bad
+    parameters."""
     return build_matrix(
         session=get_session(),
         decision=access.decision,
@@ -29,41 +36,84 @@ def load_matrix(access: Access, *, round_number: int | None = None) -> Matrix:
     )
 
 
+def render_live(access: Access, template: str, **context: object) -> ResponseReturnValue:
+    """Render ``template`` with the viewer's live matrix (``?round=``, ``?method=``)."""
+    return with_live_matrix(
+        decision_id=access.decision.id,
+        viewer_id=access.user_id,
+        role=access.role,
+        round_number=int_arg("round"),
+        method=method_arg(),
+        then=lambda m: make_response(
+            render_template(template, access=access, decision=m.decision, m=m, **context)
+        ),
+    )
+
+
 @bp.get("/matrix")
 def page(decision_id: int) -> ResponseReturnValue:
-    access = load_decision(decision_id)
-    matrix = load_matrix(access, round_number=int_arg("round"))
-    return make_response(
-        render_template("matrix/page.html", access=access, decision=access.decision, m=matrix)
-    )
+    return render_live(load_decision(decision_id), "matrix/page.html")
 
 
 @bp.get("/matrix/poll")
 def poll(decision_id: int) -> ResponseReturnValue:
-    """Cheap change check: 204 when nothing changed since ``since``; otherwise fresh values."""
-    access = load_decision(decision_id)
-    since = int_arg("since") or 0
-    if latest_revision(session=get_session(), decision_id=decision_id) <= since:
+    """Live updates: 204 when nothing changed since ``since`` (one indexed lookup); otherwise
+    only what moved since then, from the shared group views."""
+    user: User = g.user
+    found = number_for_member(session=get_session(), decision_id=decision_id, user_id=user.id)
+    if found is None:
+        raise NotFound("That decision does not exist or you are not a member of it.")
+    number, role = found
+    since = int_arg("since")
+    if number == since:
         return Response(status=204)
-    matrix = load_matrix(access, round_number=int_arg("round"))
-    if request.args.get("layout") != matrix.layout:
-        # Options, criteria, round or visibility changed: the page reloads itself unless the
-        # viewer has unsaved text, in which case it offers the reload (static/app.js).
-        return make_response("", 200, trigger="matrix-layout-changed")
-    return make_response(
-        render_template("matrix/_updates.html", access=access, decision=access.decision, m=matrix)
+    layout = request.args.get("layout")
+
+    def answer(m: Matrix) -> ResponseReturnValue:
+        if layout != m.layout:
+            # Options, criteria, round or visibility changed: the page reloads itself unless
+            # the viewer has unsaved text, in which case it offers the reload (static/app.js).
+            return make_response("", 200, trigger="matrix-layout-changed")
+        assert m.group is not None
+        before = (
+            None
+            if since is None
+            else cached_view(
+                cache=shared_cache(),
+                decision=m.decision,
+                round_number=m.round.number,
+                change_number=since,
+                method=m.method,
+            )
+        )
+        changes = None if before is None else changes_between(before, m.group)
+        access = Access(decision=m.decision, role=Role(role), user=user)
+        return make_response(
+            render_template(
+                "matrix/_updates.html", access=access, decision=m.decision, m=m, changes=changes
+            )
+        )
+
+    return with_live_matrix(
+        decision_id=decision_id,
+        viewer_id=user.id,
+        role=Role(role),
+        round_number=int_arg("round"),
+        method=method_arg(),
+        then=answer,
     )
 
 
 @bp.post("/matrix/scores")
 def save_score(decision_id: int) -> ResponseReturnValue:
+    """Save one cell; the answer carries the cell's status and, where visible, its group
+    value, the option's total and the ranks — not the page's poll, which brings the rest."""
     access = load_decision(decision_id, Action.SCORE)
     option_id, criterion_id = int_arg("option_id"), int_arg("criterion_id")
     if option_id is None or criterion_id is None:
         abort(400, "option_id and criterion_id are required.")
-    db = get_session()
     score_service.save_score(
-        session=db,
+        session=get_session(),
         decision=access.decision,
         analyst_id=access.user_id,
         option_id=option_id,
@@ -71,18 +121,53 @@ def save_score(decision_id: int) -> ResponseReturnValue:
         value=request.form.get("value"),
         rationale=request.form.get("rationale"),
     )
-    matrix = load_matrix(access)
-    cell = matrix.cell_context(option_id, criterion_id)
-    assert cell is not None  # the service accepted the cell, so the matrix shows it
-    context = {"access": access, "decision": access.decision, "m": matrix, **cell}
+    end_transaction()  # acknowledged only once committed; the answer reads a fresh snapshot
     if hx_target() == "cell-detail":
         # Saved from the details drawer: redraw the drawer with the new rationale.
+        matrix = load_matrix(access)
         return make_response(
             render_template(
-                "matrix/_detail_saved.html", **context, saved_message="Rationale saved."
+                "matrix/_detail_saved.html",
+                **_cell_context(access, matrix, option_id, criterion_id),
+                saved_message="Rationale saved.",
             )
         )
-    return make_response(render_template("matrix/_saved.html", **context))
+    response = with_live_matrix(
+        decision_id=decision_id,
+        viewer_id=access.user_id,
+        role=access.role,
+        round_number=None,
+        method=None,
+        then=lambda m: make_response(
+            render_template(
+                "matrix/_saved.html", **_cell_context(access, m, option_id, criterion_id)
+            )
+        ),
+    )
+    number = committed_number(get_session(), decision_id)
+    if number is not None:  # the change this save made (none when nothing changed)
+        response.headers["X-Change-Number"] = str(number)
+    return response
+
+
+def _cell_context(
+    access: Access, matrix: Matrix, option_id: int, criterion_id: int
+) -> dict[str, object]:
+    cell = matrix.cell_context(option_id, criterion_id)
+    assert cell is not None  # the service accepted the cell, so the matrix shows it
+    return {
+        "access": access,
+        "decision": matrix.decision,
+        "m": matrix,
+        "poll": False,
+        "changes": ViewChanges(
+            cells=frozenset({(option_id, criterion_id)}),
+            totals=frozenset({option_id}),
+            ranks=frozenset(matrix.ranks),
+            progress=True,
+        ),
+        **cell,
+    }
 
 
 @bp.get("/matrix/cells/<int:option_id>/<int:criterion_id>")
@@ -111,10 +196,8 @@ def set_weight(decision_id: int, criterion_id: int) -> ResponseReturnValue:
     )
     if not is_htmx():
         return redirect(url_for("matrix.page", decision_id=decision_id), 303)
-    matrix = load_matrix(access)
-    return make_response(
-        render_template("matrix/_updates.html", access=access, decision=access.decision, m=matrix)
-    )
+    end_transaction()
+    return render_live(access, "matrix/_updates.html")
 
 
 @bp.post("/matrix/done")

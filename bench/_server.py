@@ -134,7 +134,8 @@ def bench_instance(args: Any) -> Iterator[BenchInstance]:
 def describe_database(url: str) -> str:
     if url.startswith("sqlite"):
         return "SQLite (WAL file)"
-    return "PostgreSQL " + url.rsplit("/", 1)[-1]
+    shared = "Redis" if os.environ.get("REDIS_URL") else "the database"
+    return f"PostgreSQL {url.rsplit('/', 1)[-1]} (group views shared through {shared})"
 
 
 def server_env(instance: Path, database_url: str) -> dict[str, str]:
@@ -381,23 +382,35 @@ def dispose(app: Flask) -> None:
 # --------------------------------------------------------------------------------------------
 
 
+SERVE_THREADS = 4  # app/web/serving.py's default
+
+
+def serve_workers() -> int:
+    """``make serve``'s default worker count on this machine."""
+    from app.web.serving import default_workers
+
+    return default_workers(os.cpu_count())
+
+
 class Server:
-    """One gunicorn (``app.wsgi:app``) on a free local port, in its own process group."""
+    """One gunicorn (``app.wsgi:app``) on a free local port, in its own process group, with
+    the settings of ``make serve`` (``app/web/serving.py``; workers and threads from the CPU
+    count unless given)."""
 
     def __init__(
         self,
         env: Mapping[str, str],
         *,
-        workers: int = 2,
-        threads: int = 4,
+        workers: int | None = None,
+        threads: int | None = None,
         name: str = "server",
         log_dir: Path,
         access_log: bool = False,
         extra: Sequence[str] = (),
     ) -> None:
         self.env = dict(env)
-        self.workers = workers
-        self.threads = threads
+        self.workers = workers or serve_workers()
+        self.threads = threads or SERVE_THREADS
         self.name = name
         self.port = free_port()
         self.log_path = log_dir / f"{name}.log"
@@ -418,6 +431,8 @@ class Server:
             sys.executable,
             "-m",
             "gunicorn",
+            "--config",
+            "app/web/serving.py",
             "--bind",
             f"127.0.0.1:{self.port}",
             "--workers",
@@ -436,8 +451,11 @@ class Server:
             ]
         command.append("app.wsgi:app")
         log = self.log_path.open("ab")
+        # One request line each, as ``make serve`` writes them; gunicorn's own access log
+        # instead when the bench reads server times from it.
+        env = {**self.env, "LOG_REQUESTS": "0" if self.access_path else "1"}
         self.process = subprocess.Popen(
-            command, cwd=ROOT, env=self.env, stdout=log, stderr=log, start_new_session=True
+            command, cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True
         )
         log.close()
         deadline = time.monotonic() + timeout
@@ -703,6 +721,8 @@ def machine_line() -> str:
 def command_line(script: str, options: Sequence[tuple[str, object]]) -> str:
     """The exact command that reproduces this run."""
     parts = [".venv/bin/python", f"bench/{script}"]
+    if os.environ.get("REDIS_URL"):
+        parts.insert(0, f"REDIS_URL={os.environ['REDIS_URL']}")
     for flag, value in options:
         if value is None or value is False:
             continue

@@ -587,8 +587,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--fill", type=float, default=0.8, help="share of cells each analyst scored beforehand"
     )
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="gunicorn worker processes (make serve's)"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=None, help="threads per gunicorn worker (make serve's)"
+    )
     parser.add_argument("--seed", type=int, default=1, help="random seed of data and clients")
     add_database_arguments(parser)
     args = parser.parse_args(argv)
@@ -641,7 +645,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"for {args.duration:g} s"
     )
     print(
-        f"  server: gunicorn {args.workers} workers × {args.threads} threads, {database}; "
+        f"  server: gunicorn {server.workers} workers × {server.threads} threads, {database}; "
         f"decision {args.options} options × {args.criteria} criteria, {seeded.scores} scores "
         f"beforehand"
     )

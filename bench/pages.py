@@ -200,8 +200,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="analyst",
         help="whose view is measured",
     )
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="gunicorn worker processes (make serve's)"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=None, help="threads per gunicorn worker (make serve's)"
+    )
     parser.add_argument("--seed", type=int, default=1, help="random seed of the seeded scores")
     add_database_arguments(parser)
     args = parser.parse_args(argv)
@@ -235,6 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         server = Server(
             env, workers=args.workers, threads=args.threads, log_dir=instance, access_log=True
         )
+        workers, threads = server.workers, server.threads
         try:
             server.start()
             for name, seeded, shape in plan:
@@ -256,7 +261,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     print(
         f"Options Matrix page times ({args.repeats} rounds, seen by an {args.role}; "
-        f"gunicorn {args.workers} workers × {args.threads} threads, {database})"
+        f"gunicorn {workers} workers × {threads} threads, {database})"
     )
     print("  " + machine_line())
     print(f"  seeding took {seeding:.1f} s; one request at a time, routes interleaved per round")

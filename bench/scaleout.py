@@ -163,7 +163,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--options", type=int, default=8, help="options in the decision")
     parser.add_argument("--criteria", type=int, default=6, help="criteria in the decision")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per server")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="threads per gunicorn worker (make serve's)"
+    )
     parser.add_argument("--seed", type=int, default=1, help="random seed of data and clients")
     add_database_arguments(parser, default="postgresql")
     args = parser.parse_args(argv)
@@ -217,8 +219,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     silent = [p.username for p in run.pages if p.last_answer <= killed_at]
     load_ok = not on_b and not silent and check.ok and not stale
     print(
-        f"Options Matrix scale-out: servers A and B (gunicorn {args.workers} workers × "
-        f"{args.threads} threads each) on one database, {database}"
+        f"Options Matrix scale-out: servers A and B (gunicorn {a.workers} workers × "
+        f"{a.threads} threads each) on one database, {database}"
     )
     print("  " + machine_line())
     print()

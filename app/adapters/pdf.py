@@ -1,9 +1,19 @@
 """HTML → PDF with WeasyPrint, for decision memos: a time-bound worker process and a
 restricted URL fetcher.
 
-The same HTML always renders the same PDF. The memo's HTML comes from its print templates
-(``app.web.print``); issuing, which ties snapshot, HTML, PDF and storage together, is
-``app.services.memos``.
+The same HTML always renders the same PDF, so a memo's SHA-256 can be checked by rendering its
+snapshot again. The memo's HTML comes from its print templates (``app.web.print``); issuing,
+which ties snapshot, HTML, PDF and storage together, is ``app.services.memos``.
+
+Same bytes. WeasyPrint writes no date, random identifier or XMP packet unless asked for a PDF
+variant (PDF/A, /UA, /X) or an identifier, and we ask for neither. What remains is the embedded
+fonts: WeasyPrint subsets them with HarfBuzz when libharfbuzz-subset (4.1 or later) is installed
+and otherwise with fontTools, which stamps each subset font's ``head.modified`` with the current
+second — two renders a second apart then differ inside a font stream. fontTools takes that stamp
+from ``SOURCE_DATE_EPOCH`` when it is set, so every process that renders pins it
+(:data:`FONT_TIMESTAMP`). The two subsetters give different (each stable) bytes, so a memo
+re-renders byte for byte on an installation with the same WeasyPrint, fonts and system libraries
+(Pango, HarfBuzz, libharfbuzz-subset) as the one that issued it.
 
 Safety. WeasyPrint fetches through :class:`MemoURLFetcher`, which serves only our own static
 files (memo.css and the bundled fonts) on a virtual origin, plus ``data:`` URLs. Every other
@@ -40,6 +50,9 @@ ASSET_ORIGIN = "https://memo-assets.invalid"
 PDF_ASSET_BASE = f"{ASSET_ORIGIN}/static/"
 """Where the PDF's HTML finds memo.css and the fonts; only :class:`MemoURLFetcher` answers."""
 SERVED_SUFFIXES = {".css": "text/css", ".ttf": "font/ttf", ".svg": "image/svg+xml"}
+FONT_TIMESTAMP = "0"
+"""``SOURCE_DATE_EPOCH`` in every process that renders: the ``head.modified`` that fontTools
+writes into subset fonts (1970-01-01), instead of the second the memo was rendered."""
 
 
 class MemoRenderError(Exception):
@@ -139,10 +152,22 @@ def prepare_fontconfig(cache_dir: str | None = None) -> None:
         os.environ["XDG_CACHE_HOME"] = str(cache)
 
 
+def pin_font_timestamps() -> None:
+    """Make fontTools stamp subset fonts with :data:`FONT_TIMESTAMP`, not the current time.
+
+    fontTools reads ``SOURCE_DATE_EPOCH`` each time it saves a font, so this holds for every
+    later render in this process (a value set by the environment is replaced: the bytes must
+    not depend on it either).
+    """
+    os.environ["SOURCE_DATE_EPOCH"] = FONT_TIMESTAMP
+
+
 def html_to_pdf(html: str, *, fetcher: Any = None) -> bytes:
-    """WeasyPrint on ``html`` with the restricted fetcher: the PDF's bytes."""
+    """WeasyPrint on ``html`` with the restricted fetcher: the PDF's bytes, the same for the
+    same ``html`` whenever it is rendered."""
     from weasyprint import HTML
 
+    pin_font_timestamps()
     fetcher = fetcher or make_url_fetcher()
     document = HTML(string=html, base_url=PDF_ASSET_BASE, url_fetcher=fetcher)
     pdf = document.write_pdf(pdf_tags=False, uncompressed_pdf=False)
@@ -256,6 +281,7 @@ class PdfRenderer:
         self.stop()
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (ROOT, env.get("PYTHONPATH")) if p)
+        env["SOURCE_DATE_EPOCH"] = FONT_TIMESTAMP  # see pin_font_timestamps
         self._process = subprocess.Popen(
             [sys.executable, "-c", WORKER_CODE, self._cache_dir],
             stdin=subprocess.PIPE,

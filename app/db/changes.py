@@ -11,7 +11,7 @@ concurrent (they still share the decision row lock taken by the scoring service)
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import event, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -19,31 +19,45 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col
 
-from app.db.models import DecisionChange, Member, Revision
+from app.db.models import Decision, DecisionChange, Member, Revision
 
 PENDING = "options_matrix.changed_decisions"
 COMMITTED = "options_matrix.change_numbers"
 
 
 def _collect(session: OrmSession, _context: Any, _instances: Any) -> None:
-    changed = {obj.decision_id for obj in session.new if isinstance(obj, Revision)}
-    if changed:
-        session.info.setdefault(PENDING, set()).update(changed)
+    pending: dict[int, bool] = session.info.setdefault(PENDING, {})
+    for obj in session.new:
+        if isinstance(obj, Revision):
+            pending[obj.decision_id] = pending.get(obj.decision_id, False) or structural(obj)
+
+
+def structural(revision: Revision) -> bool:
+    """Whether a change alters more than the scores: anything but a score or a "done" mark."""
+    if revision.entity == "score":
+        return False
+    return not (revision.entity == "round" and revision.action in ("done", "undone"))
 
 
 def _raise_numbers(session: OrmSession) -> None:
     session.flush()  # revisions still pending are collected by the flush hook
-    pending: set[int] = session.info.pop(PENDING, set())
+    pending: dict[int, bool] = session.info.pop(PENDING, {})
     if not pending:
         return
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     numbers: dict[int, int] = session.info.setdefault(COMMITTED, {})
     for decision_id in sorted(pending):  # one lock order for every writer
-        statement = insert(DecisionChange).values(decision_id=decision_id, number=1)
+        step = 1 if pending[decision_id] else 0
+        statement = insert(DecisionChange).values(
+            decision_id=decision_id, number=1, structure_number=step
+        )
         numbers[decision_id] = session.execute(
             statement.on_conflict_do_update(
                 index_elements=[col(DecisionChange.decision_id)],
-                set_={"number": col(DecisionChange.number) + 1},
+                set_={
+                    "number": col(DecisionChange.number) + 1,
+                    "structure_number": col(DecisionChange.structure_number) + step,
+                },
             ).returning(col(DecisionChange.number))
         ).scalar_one()
 
@@ -60,9 +74,10 @@ def install() -> None:
         event.listen(OrmSession, "after_soft_rollback", _forget)
 
 
-def mark_changed(session: Session, decision_id: int) -> None:
-    """Raise the number at commit for a change that records no revision of its own."""
-    session.info.setdefault(PENDING, set()).add(decision_id)
+def mark_changed(session: Session, decision_id: int, *, structure: bool = True) -> None:
+    """Raise the numbers at commit for a change that records no revision of its own."""
+    pending: dict[int, bool] = session.info.setdefault(PENDING, {})
+    pending[decision_id] = pending.get(decision_id, False) or structure
 
 
 def committed_number(session: Session, decision_id: int) -> int | None:
@@ -71,23 +86,50 @@ def committed_number(session: Session, decision_id: int) -> int | None:
     return numbers.get(decision_id)
 
 
+class Numbers(NamedTuple):
+    """Where a decision stands: its change and structure numbers, and when it was created
+    (with the id, that names the decision even where a database reuses ids)."""
+
+    change: int
+    structure: int
+    created: float
+
+
+def _numbers_query() -> Any:
+    return (
+        select(
+            func.coalesce(col(DecisionChange.number), 0),
+            func.coalesce(col(DecisionChange.structure_number), 0),
+            col(Decision.created_at),
+        )
+        .select_from(Decision)
+        .outerjoin(DecisionChange, col(DecisionChange.decision_id) == col(Decision.id))
+    )
+
+
+def current_numbers(*, session: Session, decision_id: int) -> Numbers | None:
+    """The decision's numbers (0 before its first recorded change); None if there is none."""
+    row = session.execute(_numbers_query().where(col(Decision.id) == decision_id)).first()
+    return None if row is None else Numbers(int(row[0]), int(row[1]), row[2].timestamp())
+
+
 def current_number(*, session: Session, decision_id: int) -> int:
     """The decision's change number (0 before its first recorded change)."""
-    number = session.scalar(
-        select(col(DecisionChange.number)).where(col(DecisionChange.decision_id) == decision_id)
-    )
-    return int(number or 0)
+    numbers = current_numbers(session=session, decision_id=decision_id)
+    return 0 if numbers is None else numbers.change
 
 
-def number_for_member(
+def numbers_for_member(
     *, session: Session, decision_id: int, user_id: int
-) -> tuple[int, str] | None:
-    """(change number, role) if ``user_id`` is a member of the decision, else None: the one
+) -> tuple[Numbers, str] | None:
+    """(numbers, role) if ``user_id`` is a member of the decision, else None: the one
     indexed lookup an unchanged live-update poll costs."""
     row = session.execute(
-        select(func.coalesce(col(DecisionChange.number), 0), col(Member.role))
-        .select_from(Member)
-        .outerjoin(DecisionChange, col(DecisionChange.decision_id) == col(Member.decision_id))
-        .where(col(Member.decision_id) == decision_id, col(Member.user_id) == user_id)
+        _numbers_query()
+        .add_columns(col(Member.role))
+        .join(Member, col(Member.decision_id) == col(Decision.id))
+        .where(col(Decision.id) == decision_id, col(Member.user_id) == user_id)
     ).first()
-    return None if row is None else (int(row[0]), str(row[1]))
+    if row is None:
+        return None
+    return Numbers(int(row[0]), int(row[1]), row[2].timestamp()), str(row[3])

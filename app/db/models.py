@@ -325,8 +325,10 @@ class Revision(SQLModel, table=True):
 
 
 class DecisionChange(SQLModel, table=True):
-    """A decision's change number: raised by one in every transaction that records a
-    revision of the decision, as that transaction's last statement (see ``app.db.changes``).
+    """A decision's change numbers: ``number`` is raised by one in every transaction that
+    records a revision of the decision, as that transaction's last statement, and
+    ``structure_number`` when one of those revisions changes more than scores (see
+    ``app.db.changes``).
 
     Live pages poll with the number they show; the row lock taken by the raise orders the
     numbers as the transactions commit, so a page never skips a change committed late.
@@ -338,6 +340,9 @@ class DecisionChange(SQLModel, table=True):
         sa_column=Column(Integer, ForeignKey("decision.id", ondelete="CASCADE"), primary_key=True)
     )
     number: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    # Raised only by changes to the matrix's structure (the decision's settings, rounds,
+    # options, criteria, weights, members): not by scores or "done" marks.
+    structure_number: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
 
 
 class GroupViewCache(SQLModel, table=True):

@@ -17,22 +17,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from threading import Lock
 from typing import Any, Literal, Protocol
 
 import numpy as np
-from sqlalchemy import select
-from sqlmodel import Session, col
 
-from app.adapters.shared_cache import SharedCache
-from app.db.changes import current_number
-from app.db.models import Criterion, Decision, Option, Round, RoundCompletion, Score
+from app.db.models import (
+    Criterion,
+    Decision,
+    Option,
+    Round,
+)
 from app.domain import analysis
-from app.domain.errors import NotFound
-from app.domain.visibility import group_visible
 
 Method = Literal["mean", "median"]
 CellKey = tuple[int, int]
@@ -65,17 +62,6 @@ class ScoreFigures(Protocol):
     def not_applicable(self) -> bool: ...
 
 
-@dataclass(frozen=True)
-class ScoreRow:
-    """A score as the group computation reads it from the database (no rationale)."""
-
-    option_id: int
-    criterion_id: int
-    analyst_id: int
-    value: float | None
-    not_applicable: bool
-
-
 @dataclass
 class GroupView:
     decision_id: int
@@ -94,6 +80,8 @@ class GroupView:
     contributions: dict[CellKey, float | None] = field(default_factory=dict)
     scored: dict[int, int] = field(default_factory=dict)
     done: frozenset[int] = frozenset()
+    # The decision's analysts in the order they joined (their labels follow it): id, name.
+    analysts: list[tuple[int, str]] = field(default_factory=list)
     # Kept by the process that computed the view (the overview's analysis uses them); never
     # shared, never compared.
     evaluation: analysis.Evaluation | None = field(default=None, compare=False, repr=False)
@@ -134,6 +122,7 @@ class GroupView:
                 "k": cells(self.contributions),
                 "s": list(self.scored.items()),
                 "f": sorted(self.done),
+                "a": self.analysts,
             },
             separators=(",", ":"),
         )
@@ -158,6 +147,7 @@ class GroupView:
             contributions={(o, c): v for o, c, v in data["k"]},
             scored={int(a): n for a, n in data["s"]},
             done=frozenset(data["f"]),
+            analysts=[(int(a), str(name)) for a, name in data["a"]],
         )
 
 
@@ -198,14 +188,17 @@ def compute_group(
     visible: bool,
     options: Sequence[Option],
     criteria: Sequence[Criterion],
-    analyst_ids: Sequence[int],
-    scores: Iterable[ScoreFigures],
+    analysts: Sequence[tuple[int, str]],
+    scores: Iterable[ScoreFigures] | np.ndarray,
     done_ids: Iterable[int],
-    previous_scores: Iterable[ScoreFigures] | None,
+    previous_scores: Iterable[ScoreFigures] | np.ndarray | None,
     change_number: int,
 ) -> GroupView:
     """The group view from plain inputs (no database): the live matrix and the "as of"
-    views rebuilt from revisions both come through here, so both show the same numbers."""
+    views rebuilt from revisions both come through here, so both show the same numbers.
+
+    ``scores`` are score objects or a :func:`score_table`; ``analysts`` (id, name) in the
+    order they joined the decision."""
     view = GroupView(
         decision_id=decision.id,
         decision_created=decision.created_at.timestamp(),
@@ -218,35 +211,32 @@ def compute_group(
         ),
         weights={},
         done=frozenset(done_ids),
+        analysts=[(int(a), str(name)) for a, name in analysts],
     )
     if criteria:
         normalised = analysis.normalise_weights([c.weight for c in criteria])
         view.weights = {c.id: float(w) for c, w in zip(criteria, normalised, strict=True)}
-    option_index = {o.id: i for i, o in enumerate(options)}
-    criterion_index = {c.id: j for j, c in enumerate(criteria)}
-    analyst_index = {a: k for k, a in enumerate(analyst_ids)}
-    tensor = np.full((len(analyst_index), len(options), len(criteria)), np.nan)
-    scored = dict.fromkeys(analyst_index, 0)
-    for s in scores:
-        i, j = option_index.get(s.option_id), criterion_index.get(s.criterion_id)
-        k = analyst_index.get(s.analyst_id)
-        if i is None or j is None or k is None:
-            continue
-        if s.value is not None or s.not_applicable:
-            scored[s.analyst_id] += 1
-        if s.value is not None:
-            tensor[k, i, j] = s.value
-    view.scored = scored
+    option_ids = [o.id for o in options]
+    criterion_ids = [c.id for c in criteria]
+    analyst_ids = [a for a, _ in view.analysts]
+    table = score_table(scores)
+    i = _positions(table[:, 0], option_ids)
+    j = _positions(table[:, 1], criterion_ids)
+    k = _positions(table[:, 2], analyst_ids)
+    inside = (i >= 0) & (j >= 0) & (k >= 0)
+    value = table[:, 3]
+    has_value = ~np.isnan(value)
+    counted = inside & (has_value | (table[:, 4] == 1))
+    per_analyst = np.bincount(k[counted], minlength=len(analyst_ids))
+    view.scored = {a: int(n) for a, n in zip(analyst_ids, per_analyst, strict=True)}
+    tensor = np.full((len(analyst_ids), len(options), len(criteria)), np.nan)
+    filled = inside & has_value
+    tensor[k[filled], i[filled], j[filled]] = value[filled]
     if previous_scores is not None:
         # The previous round's group value (Delphi): shown even while this round is blind.
-        values: dict[CellKey, list[float]] = {}
-        for s in previous_scores:
-            inside = s.option_id in option_index and s.criterion_id in criterion_index
-            if s.value is not None and inside:
-                values.setdefault((s.option_id, s.criterion_id), []).append(float(s.value))
-        for key, vals in values.items():
-            arr = np.array(vals)
-            view.previous[key] = float(np.median(arr) if method == "median" else arr.mean())
+        view.previous = _previous_values(
+            score_table(previous_scores), option_ids, criterion_ids, method
+        )
     if not visible or not options or not criteria:
         return view
     evaluation = analysis.evaluate(
@@ -259,6 +249,42 @@ def compute_group(
     fill_from_evaluation(view, evaluation, options, criteria)
     view.evaluation, view.tensor = evaluation, tensor
     return view
+
+
+SCORE_COLUMNS = 5  # option id, criterion id, analyst id, value (NaN: none), N/A (1/0)
+
+
+def score_table(scores: Iterable[ScoreFigures] | np.ndarray) -> np.ndarray:
+    """Scores as one float array, a row each (see ``SCORE_COLUMNS``)."""
+    if isinstance(scores, np.ndarray):
+        return scores
+    rows = [(s.option_id, s.criterion_id, s.analyst_id, s.value, s.not_applicable) for s in scores]
+    return np.array(rows, dtype=float).reshape(-1, SCORE_COLUMNS)
+
+
+def _positions(ids: np.ndarray, wanted: Sequence[int]) -> np.ndarray:
+    """Index of each id in ``wanted``, -1 where it is not there."""
+    if not wanted or not len(ids):
+        return np.full(len(ids), -1, dtype=int)
+    order = np.asarray(wanted, dtype=float)
+    sorter = np.argsort(order)
+    at = np.clip(np.searchsorted(order, ids, sorter=sorter), 0, len(order) - 1)
+    found = order[sorter[at]] == ids
+    return np.where(found, sorter[at], -1)
+
+
+def _previous_values(
+    table: np.ndarray, option_ids: Sequence[int], criterion_ids: Sequence[int], method: Method
+) -> dict[CellKey, float]:
+    i, j = _positions(table[:, 0], option_ids), _positions(table[:, 1], criterion_ids)
+    keep = (i >= 0) & (j >= 0) & ~np.isnan(table[:, 3])
+    values: dict[CellKey, list[float]] = {}
+    for o, c, v in table[keep][:, [0, 1, 3]].tolist():
+        values.setdefault((int(o), int(c)), []).append(v)
+    return {
+        key: float(np.median(vals) if method == "median" else np.mean(vals))
+        for key, vals in values.items()
+    }
 
 
 def fill_from_evaluation(
@@ -291,121 +317,6 @@ def fill_from_evaluation(
             view.contributions[(o.id, c.id)] = (
                 None if np.isnan(contribution) else float(contribution)
             )
-
-
-# --- reading and sharing ------------------------------------------------------------------
-
-_LOCAL_SIZE = 512
-_local: OrderedDict[str, GroupView] = OrderedDict()
-_local_lock = Lock()
-
-
-def _local_get(key: str) -> GroupView | None:
-    with _local_lock:
-        view = _local.get(key)
-        if view is not None:
-            _local.move_to_end(key)
-        return view
-
-
-def _local_put(view: GroupView) -> None:
-    with _local_lock:
-        _local[view.key] = view
-        while len(_local) > _LOCAL_SIZE:
-            _local.popitem(last=False)
-
-
-def clear_local() -> None:
-    """Forget this process's first level (tests measuring the computation use it)."""
-    with _local_lock:
-        _local.clear()
-
-
-def cached_view(
-    *, cache: SharedCache, decision: Decision, round_number: int, change_number: int, method: str
-) -> GroupView | None:
-    """A view already computed by this or any other worker, without computing anything."""
-    key = view_key(
-        decision.id, decision.created_at.timestamp(), round_number, change_number, method
-    )
-    view = _local_get(key)
-    if view is None:
-        text = cache.get(key)
-        if text is not None:
-            view = GroupView.from_json(text)
-            _local_put(view)
-    return view
-
-
-def read_scores(session: Session, round_id: int) -> list[ScoreRow]:
-    rows = session.execute(
-        select(
-            col(Score.option_id),
-            col(Score.criterion_id),
-            col(Score.analyst_id),
-            col(Score.value),
-            col(Score.not_applicable),
-        ).where(col(Score.round_id) == round_id)
-    )
-    return [ScoreRow(*row) for row in rows]
-
-
-def group_view(
-    *,
-    session: Session,
-    cache: SharedCache,
-    decision: Decision,
-    rounds: Sequence[Round],
-    round_number: int,
-    method: Method,
-    options: Sequence[Option],
-    criteria: Sequence[Criterion],
-    analyst_ids: Sequence[int],
-) -> GroupView:
-    """The round's group view at the change number ``session`` sees.
-
-    ``session`` must read one snapshot (:func:`app.db.uow.consistent_read`) and the other
-    arguments must come from it, so the view computed here is exactly the state its change
-    number names — which is what lets every worker share it under that number.
-    """
-    number = current_number(session=session, decision_id=decision.id)
-    view = cached_view(
-        cache=cache,
-        decision=decision,
-        round_number=round_number,
-        change_number=number,
-        method=method,
-    )
-    if view is not None:
-        return view
-    round_ = next((r for r in rounds if r.number == round_number), None)
-    if round_ is None:
-        raise NotFound(f"Round {round_number} does not exist.")
-    previous = next((r for r in rounds if r.number == round_number - 1), None)
-    view = compute_group(
-        decision=decision,
-        round_=round_,
-        method=method,
-        visible=group_visible(decision, round_),
-        options=options,
-        criteria=criteria,
-        analyst_ids=analyst_ids,
-        scores=read_scores(session, round_.id),
-        done_ids=session.scalars(
-            select(col(RoundCompletion.analyst_id)).where(
-                col(RoundCompletion.round_id) == round_.id
-            )
-        ),
-        previous_scores=(
-            read_scores(session, previous.id)
-            if previous is not None and group_visible(decision, previous)
-            else None
-        ),
-        change_number=number,
-    )
-    _local_put(view)
-    cache.put(view.key, view.to_json(), decision_id=decision.id, change_number=number)
-    return view
 
 
 @dataclass(frozen=True)

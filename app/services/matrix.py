@@ -85,7 +85,8 @@ class Cell:
 
 @dataclass
 class Progress:
-    analyst: User
+    analyst_id: int
+    name: str
     label: str
     scored: int
     total: int
@@ -268,7 +269,7 @@ def assemble_matrix(
         visible=visible,
         options=options,
         criteria=criteria,
-        analyst_ids=analyst_ids(members),
+        analysts=[(u.id, u.display_name) for m, u in members if m.role == Role.ANALYST.value],
         scores=scores,
         done_ids=done_ids,
         previous_scores=previous_scores,
@@ -283,7 +284,6 @@ def assemble_matrix(
         rounds=rounds,
         options=options,
         criteria=criteria,
-        members=members,
         mine=[s for s in scores if s.analyst_id == viewer_id],
         my_previous=(
             None
@@ -294,7 +294,7 @@ def assemble_matrix(
     )
     if visible and options and criteria:
         labels = analyst_labels(members)
-        order = {a: k for k, a in enumerate(analyst_ids(members))}
+        order = {a: k for k, (a, _) in enumerate(view.analysts)}
         per_cell: dict[tuple[int, int], list[ScoreLike]] = {}
         for s in scores:
             if s.analyst_id in order and (s.option_id, s.criterion_id) in matrix.cells:
@@ -317,10 +317,6 @@ def default_method(decision: Decision) -> Method:
     return "median" if decision.aggregation == "median" else "mean"
 
 
-def analyst_ids(members: Sequence[tuple[Member, User]]) -> list[int]:
-    return [u.id for m, u in members if m.role == Role.ANALYST.value]
-
-
 def matrix_from_group(
     view: GroupView,
     *,
@@ -331,7 +327,6 @@ def matrix_from_group(
     rounds: list[Round],
     options: list[Option],
     criteria: list[Criterion],
-    members: Sequence[tuple[Member, User]],
     mine: Iterable[ScoreLike],
     my_previous: Iterable[ScoreLike] | None,
     can_score: bool,
@@ -376,17 +371,16 @@ def matrix_from_group(
     matrix.my_scored = view.scored.get(viewer_id, 0)
     matrix.my_done = viewer_id in view.done
     if role is Role.FACILITATOR:
-        labels = analyst_labels(members)
         matrix.progress = [
             Progress(
-                u,
-                labels.get(u.id, u.display_name),
-                view.scored.get(u.id, 0),
+                analyst_id,
+                name,
+                f"Analyst {analyst_letter(n)}",
+                view.scored.get(analyst_id, 0),
                 matrix.cell_count,
-                u.id in view.done,
+                analyst_id in view.done,
             )
-            for m, u in members
-            if m.role == Role.ANALYST.value
+            for n, (analyst_id, name) in enumerate(view.analysts)
         ]
     return matrix
 

@@ -1,10 +1,6 @@
-"""The live matrix for a request: one consistent snapshot, the shared group view on top.
-
-Pages, polls and save answers read the matrix here, in a read-only snapshot of its own
-(:func:`app.db.uow.consistent_read`), so the change number a page polls with names exactly
-what it shows. The shared cache behind the group views is built once per process: Redis
-when ``REDIS_URL`` is set, otherwise the database (PostgreSQL) or this process alone
-(SQLite, one host).
+"""The live matrix for a request (:mod:`app.services.live_matrix`), and the shared cache
+behind its group views, built once per process: Redis when ``REDIS_URL`` is set, otherwise
+the database (PostgreSQL) or this process alone (SQLite, one host).
 """
 
 from __future__ import annotations
@@ -17,12 +13,14 @@ from typing import TypeVar
 from flask import current_app
 
 from app.adapters.shared_cache import SharedCache, make_shared_cache
+from app.db.changes import Numbers
 from app.db.engine import get_engine
 from app.db.uow import consistent_read
 from app.domain.vocabulary import Role
 from app.services.group_view import Method
 from app.services.live_matrix import live_matrix
 from app.services.matrix import Matrix
+from app.web.transaction import get_read_session
 
 CACHE_KEY = "options_matrix.shared_cache"
 _lock = Lock()
@@ -49,17 +47,20 @@ def with_live_matrix(
     round_number: int | None,
     method: Method | None,
     then: Callable[[Matrix], T],
+    own_scores: bool = True,
+    numbers: Numbers | None = None,
 ) -> T:
-    """Read the viewer's live matrix in one snapshot and hand it to ``then`` (which renders
-    while the snapshot is open, so nothing it touches is read from another moment)."""
-    with consistent_read() as snapshot:
-        matrix = live_matrix(
-            session=snapshot,
-            cache=shared_cache(),
-            decision_id=decision_id,
-            viewer_id=viewer_id,
-            role=role,
-            round_number=round_number,
-            method=method,
-        )
-        return then(matrix)
+    """The viewer's live matrix handed to ``then`` (which renders it)."""
+    matrix = live_matrix(
+        session=get_read_session(),
+        snapshot=consistent_read,
+        cache=shared_cache(),
+        decision_id=decision_id,
+        viewer_id=viewer_id,
+        role=role,
+        round_number=round_number,
+        method=method,
+        own_scores=own_scores,
+        numbers=numbers,
+    )
+    return then(matrix)

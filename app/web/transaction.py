@@ -18,6 +18,17 @@ def get_session() -> Session:
     return g.db_session  # type: ignore[no-any-return]
 
 
+def get_read_session() -> Session:
+    """A read-only session for the request: the request's own on a GET, a second one on a
+    write request (used after :func:`end_transaction`, so reading what to answer never takes
+    SQLite's write lock again)."""
+    if request.method not in WRITE_METHODS:
+        return get_session()
+    if "db_read_session" not in g:
+        g.db_read_session = new_session(write=False)
+    return g.db_read_session  # type: ignore[no-any-return]
+
+
 def end_transaction() -> None:
     """Commit now what the request has done so far (before slow work that must not hold a
     write lock, e.g. rendering a memo); the next :func:`get_session` use begins anew."""
@@ -44,9 +55,10 @@ def _finish(response: Response) -> Response:
 
 
 def _close(_exc: BaseException | None = None) -> None:
-    session = g.pop("db_session", None)
-    if session is not None:
-        session.close()  # rolls back whatever was not committed
+    for name in ("db_session", "db_read_session"):
+        session = g.pop(name, None)
+        if session is not None:
+            session.close()  # rolls back whatever was not committed
 
 
 def init_app(app: Flask) -> None:

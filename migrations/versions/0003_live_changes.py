@@ -4,8 +4,9 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-28 09:45:00
 
-- ``decision_change``: one counter per decision, raised by every transaction that records
-  a revision of it; live pages poll with it. Existing decisions start at their latest
+- ``decision_change``: counters per decision, raised by every transaction that records
+  a revision of it (and, for changes to more than scores, its structure number); live pages
+  poll with them. Existing decisions start at their latest
   revision id, so a page opened before the upgrade sees one change and refreshes.
 - ``group_view_cache``: computed group views shared by every worker (when no Redis is set).
 - ``ix_score_round_analyst`` (round_id, analyst_id): one analyst's scores of a round.
@@ -27,13 +28,14 @@ def upgrade() -> None:
         "decision_change",
         sa.Column("decision_id", sa.Integer(), nullable=False),
         sa.Column("number", sa.BigInteger(), nullable=False),
+        sa.Column("structure_number", sa.BigInteger(), nullable=False),
         sa.ForeignKeyConstraint(["decision_id"], ["decision.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("decision_id"),
     )
     op.execute(
-        "INSERT INTO decision_change (decision_id, number) "
-        "SELECT d.id, COALESCE((SELECT MAX(r.id) FROM revision r WHERE r.decision_id = d.id), 0) "
-        "FROM decision d"
+        "INSERT INTO decision_change (decision_id, number, structure_number) "
+        "SELECT d.id, COALESCE((SELECT MAX(r.id) FROM revision r WHERE r.decision_id = d.id), 0), "
+        "0 FROM decision d"
     )
     op.create_table(
         "group_view_cache",

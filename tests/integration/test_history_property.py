@@ -140,7 +140,7 @@ def snapshot(m: Matrix) -> dict[str, Any]:
         "ranks": dict(m.ranks),
         "completeness": {k: _f(v) for k, v in m.completeness.items()},
         "contributions": {k: _f(v) for k, v in sorted(m.contributions.items())},
-        "progress": [(p.analyst.id, p.label, p.scored, p.total, p.done) for p in m.progress],
+        "progress": [(p.analyst_id, p.label, p.scored, p.total, p.done) for p in m.progress],
         "my_scored": m.my_scored,
         "my_done": m.my_done,
         "revision": m.revision,

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -376,8 +377,16 @@ def test_redownload_returns_identical_bytes(
     assert download(facilitator, world, memo_id).get_data() == first.get_data()
 
 
+def render_with_fonttools_at(monkeypatch: pytest.MonkeyPatch, html: str, when: float) -> bytes:
+    """The PDF for ``html`` as an installation without libharfbuzz-subset renders it (WeasyPrint
+    then subsets the fonts with fontTools), with fontTools' clock reading ``when``."""
+    monkeypatch.setattr("weasyprint.pdf.fonts.harfbuzz_subset", None)
+    monkeypatch.setattr("fontTools.misc.timeTools.time", SimpleNamespace(time=lambda: when))
+    return memo.html_to_pdf(html)
+
+
 def test_the_same_snapshot_renders_the_same_pdf(
-    app: Flask, world: World, facilitator: Actions
+    app: Flask, world: World, facilitator: Actions, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     memo_id = issued_id(issue(facilitator, world))
     with app.app_context(), unit_of_work() as session:
@@ -391,6 +400,11 @@ def test_the_same_snapshot_renders_the_same_pdf(
         facilitator.get(f"/decisions/{world.decision_id}/memos/{memo_id}/snapshot.json").json
         == snapshot
     )
+    # Whenever it renders, and whichever font subsetter the installation has: fontTools stamps
+    # subset fonts with the current second unless the renderer pins the stamp.
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    first = render_with_fonttools_at(monkeypatch, again.html, 1_800_000_000.0)
+    assert render_with_fonttools_at(monkeypatch, again.html, 1_800_000_061.0) == first
 
 
 def test_no_route_edits_or_deletes_a_memo(app: Flask) -> None:

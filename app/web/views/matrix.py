@@ -5,14 +5,15 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from app.db.changes import committed_number, number_for_member
+from app.db.changes import committed_number, numbers_for_member
 from app.db.models import User
 from app.domain.errors import NotFound
 from app.domain.policy import Action
 from app.domain.vocabulary import Role
 from app.services import criteria as criteria_service
 from app.services import scores as score_service
-from app.services.group_view import ViewChanges, cached_view, changes_between
+from app.services.group_view import ViewChanges, changes_between
+from app.services.live_matrix import cached_view
 from app.services.matrix import Matrix, build_matrix
 from app.web.access import Access, load_decision
 from app.web.htmx import hx_target, is_htmx, make_response
@@ -60,12 +61,12 @@ def poll(decision_id: int) -> ResponseReturnValue:
     """Live updates: 204 when nothing changed since ``since`` (one indexed lookup); otherwise
     only what moved since then, from the shared group views."""
     user: User = g.user
-    found = number_for_member(session=get_session(), decision_id=decision_id, user_id=user.id)
+    found = numbers_for_member(session=get_session(), decision_id=decision_id, user_id=user.id)
     if found is None:
         raise NotFound("That decision does not exist or you are not a member of it.")
-    number, role = found
+    numbers, role = found
     since = int_arg("since")
-    if number == since:
+    if numbers.change == since:
         return Response(status=204)
     layout = request.args.get("layout")
 
@@ -80,7 +81,8 @@ def poll(decision_id: int) -> ResponseReturnValue:
             if since is None
             else cached_view(
                 cache=shared_cache(),
-                decision=m.decision,
+                decision_id=decision_id,
+                created=numbers.created,
                 round_number=m.round.number,
                 change_number=since,
                 method=m.method,
@@ -101,6 +103,8 @@ def poll(decision_id: int) -> ResponseReturnValue:
         round_number=int_arg("round"),
         method=method_arg(),
         then=answer,
+        own_scores=False,
+        numbers=numbers,
     )
 
 

@@ -29,6 +29,13 @@ def load_settings(instance_path: str) -> dict[str, object]:
     - ``LOG_REQUESTS``: ``1`` writes one JSON line per request to stderr (default ``0``; the
       gunicorn settings in ``app/web/serving.py``, used by ``make serve`` and ``make run``,
       turn it on).
+    - ``SESSION_IDLE_MINUTES``: a login ends after this many minutes without a request of the
+      person's own (live-update polls do not count; default 60).
+    - ``SESSION_MAX_HOURS``: a login ends this many hours after it began, whatever happens
+      (default 12).
+    - ``LOGIN_LIMIT_PER_USERNAME``, ``LOGIN_LIMIT_PER_ADDRESS``: failed logins allowed per
+      username and per network address before logging in is paused (defaults
+      ``5 per minute; 20 per hour`` and ``20 per minute; 100 per hour``).
     """
     Path(instance_path).mkdir(parents=True, exist_ok=True)
     database_url = os.environ.get("DATABASE_URL") or (
@@ -50,7 +57,22 @@ def load_settings(instance_path: str) -> dict[str, object]:
         "MEMO_RENDER_TIMEOUT": float(os.environ.get("MEMO_RENDER_TIMEOUT", "60")),
         "LOG_REQUESTS": os.environ.get("LOG_REQUESTS", "0") == "1",
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        "SESSION_IDLE_MINUTES": _positive_int("SESSION_IDLE_MINUTES", 60),
+        "SESSION_MAX_HOURS": _positive_int("SESSION_MAX_HOURS", 12),
+        "LOGIN_LIMIT_PER_USERNAME": os.environ.get("LOGIN_LIMIT_PER_USERNAME")
+        or "5 per minute; 20 per hour",
+        "LOGIN_LIMIT_PER_ADDRESS": os.environ.get("LOGIN_LIMIT_PER_ADDRESS")
+        or "20 per minute; 100 per hour",
     }
+
+
+def _positive_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1, not {raw!r}.")
+    return int(raw)
 
 
 def _instance_secret(instance_path: str) -> str:

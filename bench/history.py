@@ -493,6 +493,9 @@ def run(url: str, n_revisions: int, repeats: int) -> None:
     with client.session_transaction() as sess:
         sess["user_id"] = fac
         sess["session_version"] = 1
+        # A session as the login form starts it (its start and last activity, for the
+        # idle and absolute lifetimes).
+        sess["started_at"] = sess["seen_at"] = int(time.time())
 
     def http(url_: str) -> Callable[[], object]:
         def go() -> object:

@@ -56,6 +56,7 @@ def create_user(username: str, password: str, display_name: str | None, admin: b
                 password=password,
                 display_name=display_name,
                 is_admin=admin,
+                via="command line",
             )
             name = user.username
     except InvalidInput as exc:
@@ -74,7 +75,9 @@ def set_password(username: str, password: str) -> None:
 
     try:
         with unit_of_work() as session:
-            set_user_password(session=session, username=username, password=password)
+            set_user_password(
+                session=session, username=username, password=password, via="command line"
+            )
     except ServiceError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(f"Password set for {username}; their existing sessions are logged out.")

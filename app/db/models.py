@@ -382,3 +382,42 @@ class Memo(SQLModel, table=True):
     snapshot: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     snapshot_sha256: str = Field(sa_column=Column(String(64), nullable=False))
     app_version: str = Field(sa_column=Column(String(32), nullable=False))
+
+
+class AuditEvent(SQLModel, table=True):
+    """One security-relevant event: who (``actor_id``, or the ``username`` a failed login
+    tried), when, from where (``remote_addr``), what (``kind`` and ``details``) and in which
+    decision, if any. Append-only: the database rejects UPDATE and DELETE."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (
+        Index("ix_audit_event_kind", "kind", "id"),
+        Index("ix_audit_event_decision", "decision_id", "id"),
+    )
+
+    id: int = Field(
+        default=None,
+        sa_column=Column(
+            BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+        ),
+    )
+    created_at: datetime = _ts()
+    kind: str = Field(sa_column=Column(String(32), nullable=False))
+    actor_id: int | None = _fk("user_account.id", nullable=True)
+    username: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    remote_addr: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    decision_id: int | None = _fk("decision.id", nullable=True)
+    details: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Counters of failed logins (per username, per address) when no Redis is configured:
+    the storage behind the rate limiter (``app.adapters.limiter_storage``). A counter holds
+    ``hits`` until ``expires_ms`` (milliseconds since the epoch), then starts again."""
+
+    __tablename__ = "login_throttle"
+    __table_args__ = (Index("ix_login_throttle_expires", "expires_ms"),)
+
+    key: str = Field(sa_column=Column(String(255), primary_key=True))
+    hits: int = Field(sa_column=Column(Integer, nullable=False))
+    expires_ms: int = Field(sa_column=Column(BigInteger, nullable=False))

@@ -29,6 +29,7 @@ class Action(StrEnum):
     OPEN_ROUND = "open_round"
     ISSUE_MEMO = "issue_memo"
     CREATE_DECISION = "create_decision"
+    VIEW_AUDIT = "view_audit"
 
 
 # The least role that may take each action (analysts editing options: see ``allows``).
@@ -45,6 +46,8 @@ _LEAST_ROLE: dict[Action, Role] = {
     Action.REVEAL_ROUND: Role.FACILITATOR,
     Action.OPEN_ROUND: Role.FACILITATOR,
     Action.ISSUE_MEMO: Role.FACILITATOR,
+    # A facilitator reads their decision's audit log; administrators read all of it.
+    Action.VIEW_AUDIT: Role.FACILITATOR,
 }
 # Actions only analysts take (a facilitator does not score).
 _ANALYSTS_ONLY = frozenset({Action.SCORE, Action.MARK_DONE})
@@ -58,6 +61,9 @@ _REFUSALS: dict[Action, str] = {
         "Only the facilitator or the analyst who proposed it can edit this option."
     ),
     Action.CREATE_DECISION: "Only administrators start decisions.",
+    Action.VIEW_AUDIT: (
+        "Only administrators read the whole audit log; facilitators read their decision's."
+    ),
 }
 
 

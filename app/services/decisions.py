@@ -20,7 +20,7 @@ from app.db.models import (
 from app.db.schemas import parse
 from app.domain.errors import InvalidInput
 from app.domain.policy import Action, require_admin
-from app.services import revisions
+from app.services import audit, revisions
 from app.services.permissions import authorize, lock_decision
 
 # How much one decision may hold (each page and every analysis grows with these). Withdrawn
@@ -92,6 +92,13 @@ def create_decision(*, session: Session, actor: User, data: dict[str, Any]) -> D
         action="create",
         before=None,
         after=decision_state(decision),
+    )
+    audit.record(
+        session=session,
+        kind=audit.Kind.ROLE_CHANGED,
+        actor_id=actor.id,
+        decision_id=decision.id,
+        details={"member": actor.username, "role_before": None, "role": Role.FACILITATOR.value},
     )
     return decision
 
@@ -231,5 +238,16 @@ def set_member(
         action="create" if before is None else "update",
         before=before,
         after={"username": user.username, "role": role_value.value},
+    )
+    audit.record(
+        session=session,
+        kind=audit.Kind.ROLE_CHANGED,
+        actor_id=actor_id,
+        decision_id=decision_id,
+        details={
+            "member": user.username,
+            "role_before": before["role"] if before else None,
+            "role": role_value.value,
+        },
     )
     return member

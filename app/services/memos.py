@@ -34,7 +34,7 @@ from app.config import VERSION
 from app.db.models import Decision, Memo, OptionRead, Role, User
 from app.db.uow import consistent_read, unit_of_work
 from app.domain.errors import InvalidInput, NotFound, ServiceError
-from app.services import robustness
+from app.services import audit, robustness
 from app.services.decisions import list_members
 from app.services.group_views import group_views
 from app.services.matrix import Matrix, analyst_letter, build_matrix, group_visible
@@ -360,6 +360,18 @@ def store_memo(*, session: Session, rendered: Rendered) -> Memo:
     )
     session.add(memo_row)
     session.flush()
+    audit.record(
+        session=session,
+        kind=audit.Kind.MEMO_ISSUED,
+        actor_id=memo_row.issued_by,
+        decision_id=memo_row.decision_id,
+        details={
+            "memo": memo_row.id,
+            "subject": memo_row.subject,
+            "round": memo_row.round_number,
+            "sha256": memo_row.sha256,
+        },
+    )
     return memo_row
 
 

@@ -25,7 +25,7 @@ from app.db.models import (
 )
 from app.domain.errors import InvalidInput, NotFound, ServiceError
 from app.domain.policy import Action
-from app.services import revisions
+from app.services import audit, revisions
 from app.services.decisions import decision_state, record_decision_update
 from app.services.permissions import authorize, lock_decision
 
@@ -260,6 +260,13 @@ def reveal_round(*, session: Session, decision: Decision, actor_id: int) -> Roun
         before={"revealed": False},
         after={"revealed": True},
     )
+    audit.record(
+        session=session,
+        kind=audit.Kind.ROUND_REVEALED,
+        actor_id=actor_id,
+        decision_id=decision.id,
+        details={"round": round_.number},
+    )
     return round_
 
 
@@ -329,6 +336,13 @@ def open_next_round(
         round_number=new_round.number,
         before=before,
         after=decision_state(decision),
+    )
+    audit.record(
+        session=session,
+        kind=audit.Kind.ROUND_OPENED,
+        actor_id=actor_id,
+        decision_id=decision.id,
+        details={"round": new_round.number},
     )
     return new_round
 

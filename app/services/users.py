@@ -1,7 +1,8 @@
-"""Accounts: create users, check and set passwords, revoke sessions.
+"""Accounts: create users, check and set passwords, log in and out, revoke sessions.
 
-``authenticate`` only reads; ``rehash_password`` is the write that may follow a successful
-login (the login view runs it in a unit of work of its own).
+``authenticate`` only reads; ``record_login`` is the write that follows a successful login
+(a stronger hash, the audit event; the login view runs it in a unit of work of its own).
+Account creation, password changes, logins and logouts are recorded in the audit log.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlmodel import Session, col, select
 from app.adapters.passwords import hash_password, needs_rehash, verify_password
 from app.db.models import User
 from app.domain.errors import InvalidInput, NotFound
+from app.services import audit
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD_LENGTH = 10
@@ -39,8 +41,10 @@ def create_user(
     password: str,
     display_name: str | None = None,
     is_admin: bool = False,
+    via: str | None = None,
 ) -> User:
-    """A new account; the username and password are checked first (``InvalidInput``)."""
+    """A new account; the username and password are checked first (``InvalidInput``).
+    ``via`` says in the audit log how it was created (e.g. ``command line``)."""
     username = normalise_username(username)
     errors: dict[str, str] = {}
     if not USERNAME_RE.match(username):
@@ -61,7 +65,17 @@ def create_user(
     )
     session.add(user)
     session.flush()
+    audit.record(
+        session=session,
+        kind=audit.Kind.ACCOUNT_CREATED,
+        username=user.username,
+        details=_via({"admin": is_admin}, via),
+    )
     return user
+
+
+def _via(details: dict[str, object], via: str | None) -> dict[str, object]:
+    return {**details, "via": via} if via else details
 
 
 def authenticate(*, session: Session, username: str, password: str) -> User | None:
@@ -76,6 +90,24 @@ def authenticate(*, session: Session, username: str, password: str) -> User | No
     return user
 
 
+def record_login(*, session: Session, user_id: int, password: str) -> None:
+    """After a successful login: rehash ``password`` if the parameters grew, and record it."""
+    rehash_password(session=session, user_id=user_id, password=password)
+    user = session.get(User, user_id)
+    audit.record(
+        session=session,
+        kind=audit.Kind.LOGIN,
+        actor_id=user_id,
+        username=user.username if user is not None else None,
+    )
+
+
+def log_out(*, session: Session, user: User) -> None:
+    """End every session of the user (this one included), and record it."""
+    revoke_sessions(session=session, user=user)
+    audit.record(session=session, kind=audit.Kind.LOGOUT, actor_id=user.id, username=user.username)
+
+
 def rehash_password(*, session: Session, user_id: int, password: str) -> None:
     """Store ``password`` (just verified) under the current, stronger hash parameters."""
     user = session.get(User, user_id)
@@ -84,7 +116,7 @@ def rehash_password(*, session: Session, user_id: int, password: str) -> None:
         session.add(user)
 
 
-def set_password(*, session: Session, username: str, password: str) -> User:
+def set_password(*, session: Session, username: str, password: str, via: str | None = None) -> User:
     """Give a user a new password and log them out everywhere."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput({"password": PASSWORD_TOO_SHORT})
@@ -93,6 +125,12 @@ def set_password(*, session: Session, username: str, password: str) -> User:
         raise NotFound(f"No user is called {username!r}.")
     user.password_hash = hash_password(password)
     revoke_sessions(session=session, user=user)
+    audit.record(
+        session=session,
+        kind=audit.Kind.PASSWORD_SET,
+        username=user.username,
+        details=_via({"sessions_ended": True}, via),
+    )
     return user
 
 

@@ -26,8 +26,10 @@ from app.config import VERSION
 from app.db.models import User
 from app.domain.errors import ServiceError
 from app.domain.policy import Action
+from app.services import audit
 from app.web import formatting, request_log, transaction
 from app.web import print as memo_print
+from app.web.clock import now
 from app.web.htmx import htmx, is_htmx
 from app.web.transaction import get_session
 from app.web.views import health
@@ -48,6 +50,8 @@ def init_app(app: Flask) -> None:
     # change is sent to the login page (or told 401) rather than told about its token.
     request_log.init_app(app)
     transaction.init_app(app)
+    app.before_request(_note_remote_addr)
+    app.teardown_request(_forget_remote_addr)
     app.before_request(_load_user)
     # Before the login gate, so the login form itself is covered.
     app.before_request(_refuse_nul)
@@ -79,16 +83,48 @@ def wants_json() -> bool:
     return best == "application/json" and not is_htmx()
 
 
+# Requests a page makes by itself (the matrix's live-update poll) do not keep a login alive.
+PASSIVE_ENDPOINTS = frozenset({"matrix.poll"})
+# The last-activity stamp is refreshed at most this often (each refresh re-sends the cookie).
+SEEN_RESOLUTION = 60
+
+
+def _note_remote_addr() -> None:
+    """Audit events of this request say where it came from (behind a proxy, gunicorn's
+    forwarded settings decide what ``remote_addr`` is)."""
+    audit.set_remote_addr(request.remote_addr)
+
+
+def _forget_remote_addr(_exc: BaseException | None = None) -> None:
+    audit.set_remote_addr(None)
+
+
 def _load_user() -> None:
+    """The logged-in user, if the cookie's session version is still the user's (logout and
+    password changes raise it) and the login has outlived neither its idle time
+    (``SESSION_IDLE_MINUTES`` since the last request of the person's own) nor its whole
+    lifetime (``SESSION_MAX_HOURS`` since it began)."""
     g.user = None
     user_id = session.get("user_id")
     if user_id is None or request.endpoint in ("static", "health"):
         return
-    user = get_session().get(User, user_id)
-    if user is not None and user.session_version == session.get("session_version"):
-        g.user = user
-    else:
+    moment = int(now())
+    started, seen = session.get("started_at"), session.get("seen_at")
+    if (
+        not isinstance(started, int)
+        or not isinstance(seen, int)
+        or moment - started > int(current_app.config["SESSION_MAX_HOURS"]) * 3600
+        or moment - seen > int(current_app.config["SESSION_IDLE_MINUTES"]) * 60
+    ):
         session.clear()
+        return
+    user = get_session().get(User, user_id)
+    if user is None or user.session_version != session.get("session_version"):
+        session.clear()
+        return
+    g.user = user
+    if request.endpoint not in PASSIVE_ENDPOINTS and moment - seen >= SEEN_RESOLUTION:
+        session["seen_at"] = moment
 
 
 NUL_MESSAGE = "Text may not contain the NUL character (\\0); remove it and try again."

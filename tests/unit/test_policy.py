@@ -24,6 +24,7 @@ EXPECTED: dict[Action, set[Role]] = {
     Action.CHANGE_SETTINGS: {F},
     Action.MANAGE_MEMBERS: {F},
     Action.REVEAL_ROUND: {F},
+    Action.VIEW_AUDIT: {F},
     Action.OPEN_ROUND: {F},
     Action.ISSUE_MEMO: {F},
     Action.CREATE_DECISION: set(),  # an administrator's right, not a role's

@@ -11,6 +11,7 @@ def register_blueprints(app: Flask) -> None:
     app.url_map.converters["int"] = IdConverter
     from app.web.views import (
         api,
+        audit,
         auth,
         criteria,
         decisions,
@@ -21,5 +22,5 @@ def register_blueprints(app: Flask) -> None:
         options,
     )
 
-    for module in (auth, decisions, options, criteria, matrix, history, exports, memos, api):
+    for module in (auth, decisions, options, criteria, matrix, history, exports, memos, api, audit):
         app.register_blueprint(module.bp)

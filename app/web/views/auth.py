@@ -1,4 +1,11 @@
-"""Log in and log out."""
+"""Log in and log out.
+
+A login attempt first asks the throttle (:mod:`app.web.throttle`) whether failures have used
+up a limit for the username or the address: then it is refused with 429 before any password
+is hashed. A failure is counted and recorded in the audit log in a short transaction of its
+own (the 401 answer rolls the request's work back); a success starts a session stamped with
+its start and last activity (see ``_load_user`` for the lifetimes).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +14,12 @@ from urllib.parse import urlsplit
 from flask import Blueprint, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
-from app.adapters.passwords import needs_rehash
 from app.db.uow import unit_of_work
-from app.services.users import authenticate, rehash_password, revoke_sessions
-from app.web.transaction import get_session
+from app.services import audit
+from app.services.users import authenticate, log_out, normalise_username, record_login
+from app.web.clock import now
+from app.web.throttle import Refusal, login_throttle
+from app.web.transaction import end_transaction, get_session
 
 bp = Blueprint("auth", __name__)
 
@@ -35,34 +44,54 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
-    error = None
-    if request.method == "POST":
-        # A read transaction: the slow password check must never hold SQLite's write lock.
-        password = request.form.get("password", "")
-        with unit_of_work(write=False) as db:
-            user = authenticate(
-                session=db, username=request.form.get("username", ""), password=password
+    if request.method == "GET":
+        return _form(None, 200)
+    # Someone already logged in may log in again: looking up their user began the request's
+    # write transaction (SQLite's write lock), which the writes below must not wait for.
+    end_transaction()
+    username = normalise_username(request.form.get("username", ""))
+    password = request.form.get("password", "")
+    address = request.remote_addr
+    throttle = login_throttle()
+    refusal = throttle.refusal(username, address)
+    if refusal is not None:
+        return _refused(refusal)
+    # A read transaction: the slow password check must never hold SQLite's write lock.
+    with unit_of_work(write=False) as db:
+        user = authenticate(session=db, username=username, password=password)
+    if user is None:
+        reached = throttle.record_failure(username, address)
+        audit.record_alone(kind=audit.Kind.LOGIN_FAILED, username=username)
+        for limit in reached:  # throttling begins: recorded once, when a limit is used up
+            audit.record_alone(
+                kind=audit.Kind.LOGIN_THROTTLED,
+                username=username,
+                details={"scope": limit.scope, "limit": limit.limit, "seconds": limit.retry_after},
             )
-        if user is not None and needs_rehash(user.password_hash):
-            with unit_of_work() as db:  # a stronger hash replaces an old one
-                rehash_password(session=db, user_id=user.id, password=password)
-        if user is None:
-            error = "Unknown username or wrong password."
-        else:
-            session.clear()
-            session["user_id"] = user.id
-            session["session_version"] = user.session_version
-            session.permanent = False
-            return redirect(_safe_next(request.form.get("next")))
-    status = 401 if error else 200
-    return (
-        render_template("auth/login.html", error=error, next=request.values.get("next", "")),
-        status,
-    )
+        return _form("Unknown username or wrong password.", 401)
+    with unit_of_work() as db:  # a stronger hash may replace an old one; the audit event
+        record_login(session=db, user_id=user.id, password=password)
+    session.clear()
+    session["user_id"] = user.id
+    session["session_version"] = user.session_version
+    session["started_at"] = session["seen_at"] = int(now())
+    session.permanent = False
+    return redirect(_safe_next(request.form.get("next")))
+
+
+def _form(error: str | None, status: int) -> tuple[str, int]:
+    page = render_template("auth/login.html", error=error, next=request.values.get("next", ""))
+    return page, status
+
+
+def _refused(refusal: Refusal) -> ResponseReturnValue:
+    """429 with the wait in words and in ``Retry-After``; no password was checked."""
+    page, status = _form(refusal.message, 429)
+    return page, status, {"Retry-After": str(refusal.retry_after)}
 
 
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
-    revoke_sessions(session=get_session(), user=g.user)
+    log_out(session=get_session(), user=g.user)
     session.clear()
     return redirect(url_for("auth.login"))

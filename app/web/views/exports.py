@@ -10,7 +10,7 @@ import re
 
 from flask import Blueprint, Response
 
-from app.services import history
+from app.services import audit, history
 from app.services.matrix import Matrix, build_matrix
 from app.web.access import Access, load_decision
 from app.web.params import int_arg, method_arg
@@ -56,6 +56,19 @@ def _filename(m: Matrix, historical: bool, ext: str) -> str:
     return f"{slug}-{point}.{ext}"
 
 
+def _record(access: Access, matrix: Matrix, historical: bool, file_format: str) -> None:
+    """The export goes into the audit log (a write of its own: this request only reads)."""
+    details: dict[str, object] = {"format": file_format, "round": matrix.round.number}
+    if historical:
+        details["revision"] = matrix.revision
+    audit.record_alone(
+        kind=audit.Kind.EXPORT,
+        actor_id=access.user_id,
+        decision_id=access.decision.id,
+        details=details,
+    )
+
+
 def _download(body: bytes, mimetype: str, filename: str) -> Response:
     response = Response(body, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -67,6 +80,7 @@ def matrix_csv(decision_id: int) -> Response:
     access = load_decision(decision_id)
     matrix, historical = _matrix(access, decision_id)
     body = sheets.matrix_csv(matrix).encode("utf-8-sig")
+    _record(access, matrix, historical, "csv")
     return _download(body, "text/csv", _filename(matrix, historical, "csv"))
 
 
@@ -75,4 +89,5 @@ def matrix_xlsx(decision_id: int) -> Response:
     access = load_decision(decision_id)
     matrix, historical = _matrix(access, decision_id)
     body = sheets.matrix_xlsx(matrix, historical=historical)
+    _record(access, matrix, historical, "xlsx")
     return _download(body, XLSX, _filename(matrix, historical, "xlsx"))

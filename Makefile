@@ -69,9 +69,12 @@ format: install-dev
 
 bench: install-dev
 	$(BIN)/python bench/analysis.py
-	$(BIN)/python bench/live.py
 	$(BIN)/python bench/memo.py
 	$(BIN)/python bench/history.py
+	$(BIN)/python bench/pages.py --database postgresql
+	$(BIN)/python bench/load.py --database postgresql --analysts 100 --observers 20 --duration 60 --options 5 --criteria 7
+	$(BIN)/python bench/load.py --analysts 50 --observers 10 --duration 60 --options 5 --criteria 7
+	$(BIN)/python bench/scaleout.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis *.egg-info

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 # expires values after TTL; the table keeps the last KEEP_CHANGES change numbers of a decision.
 TTL = timedelta(minutes=10)
 KEEP_CHANGES = 2_000
+PRUNE_EVERY = 100  # change numbers between two prunings of a decision's old values
 
 
 class SharedCache(Protocol):
@@ -96,12 +97,13 @@ class DatabaseCache:
                 )
                 .on_conflict_do_nothing()
             )
-            session.execute(
-                delete(GroupViewCache).where(
-                    col(GroupViewCache.decision_id) == decision_id,
-                    col(GroupViewCache.change_number) < change_number - KEEP_CHANGES,
+            if change_number % PRUNE_EVERY == 0:
+                session.execute(
+                    delete(GroupViewCache).where(
+                        col(GroupViewCache.decision_id) == decision_id,
+                        col(GroupViewCache.change_number) < change_number - KEEP_CHANGES,
+                    )
                 )
-            )
             session.commit()
         except Exception:  # noqa: BLE001
             session.rollback()

@@ -68,6 +68,7 @@ class GroupView:
     decision_created: float  # with the id, names this decision even if an id is reused
     round_number: int
     change_number: int
+    revision: int  # the decision's latest revision at that change number
     method: Method
     visible: bool
     layout: str
@@ -107,6 +108,7 @@ class GroupView:
                 "dc": self.decision_created,
                 "r": self.round_number,
                 "n": self.change_number,
+                "rv": self.revision,
                 "m": self.method,
                 "v": self.visible,
                 "l": self.layout,
@@ -135,6 +137,7 @@ class GroupView:
             decision_created=data["dc"],
             round_number=data["r"],
             change_number=data["n"],
+            revision=data["rv"],
             method=data["m"],
             visible=data["v"],
             layout=data["l"],
@@ -193,6 +196,7 @@ def compute_group(
     done_ids: Iterable[int],
     previous_scores: Iterable[ScoreFigures] | np.ndarray | None,
     change_number: int,
+    revision: int,
 ) -> GroupView:
     """The group view from plain inputs (no database): the live matrix and the "as of"
     views rebuilt from revisions both come through here, so both show the same numbers.
@@ -204,6 +208,7 @@ def compute_group(
         decision_created=decision.created_at.timestamp(),
         round_number=round_.number,
         change_number=change_number,
+        revision=revision,
         method=method,
         visible=visible,
         layout=layout_key(

@@ -45,7 +45,7 @@ from app.domain.errors import NotFound
 from app.domain.visibility import group_visible
 from app.services.criteria import list_criteria
 from app.services.group_view import SCORE_COLUMNS, GroupView, Method, compute_group, view_key
-from app.services.matrix import Matrix, default_method, matrix_from_group
+from app.services.matrix import Matrix, default_method, latest_revision, matrix_from_group
 from app.services.options import list_options
 
 Snapshot = Callable[[], AbstractContextManager[Session]]
@@ -221,6 +221,7 @@ def compute_view(
             else None
         ),
         change_number=change_number,
+        revision=latest_revision(session=session, decision_id=decision.id),
     )
     _local_put(view)
     cache.put(view.key, view.to_json(), decision_id=decision.id, change_number=change_number)
@@ -239,21 +240,24 @@ def live_matrix(
     method: Method | None = None,
     own_scores: bool = True,
     numbers: Numbers | None = None,
+    fresh: bool = False,
 ) -> Matrix:
     """The live matrix as the viewer sees it, from the shared group view of the round.
 
     ``numbers`` (read by the caller's membership check, or here) name the state to show;
     when its structure and group view are cached nothing else is read but the viewer's own
-    scores (``own_scores=False`` leaves those out: a poll never redraws them). A constant
-    number of queries whatever the size of the decision.
+    scores (``own_scores=False`` leaves those out: a poll never redraws them). ``fresh``: the
+    caller has just made a change, so its view is not computed yet (go straight to the
+    snapshot). A constant number of queries whatever the size of the decision.
     """
-    if numbers is None:
+    structure, view = None, None
+    if not fresh and numbers is None:
         numbers = current_numbers(session=session, decision_id=decision_id)
         if numbers is None:
             raise NotFound("That decision does not exist.")
-    structure = _cached_structure(decision_id, numbers)
-    view = None
-    if structure is not None:
+    if numbers is not None:
+        structure = _cached_structure(decision_id, numbers)
+    if numbers is not None and structure is not None:
         view = cached_view(
             cache=cache,
             decision_id=decision_id,
@@ -264,7 +268,9 @@ def live_matrix(
         )
     if structure is None or view is None:
         with snapshot() as snap:
-            structure, view = _read_and_compute(snap, cache, decision_id, round_number, method)
+            structure, view = _read_and_compute(
+                snap, cache, decision_id, round_number, method, looked_up=numbers
+            )
     round_ = structure.round(round_number)
     decision = structure.decision
     previous = next((r for r in structure.rounds if r.number == round_.number - 1), None)
@@ -297,8 +303,10 @@ def _read_and_compute(
     decision_id: int,
     round_number: int | None,
     method: Method | None,
+    looked_up: Numbers | None,
 ) -> tuple[Structure, GroupView]:
-    """Structure and group view as of one snapshot, from the caches where they are there."""
+    """Structure and group view as of one snapshot, from the caches where they are there
+    (not looking again for a view just missed at the same numbers: ``looked_up``)."""
     numbers = current_numbers(session=snap, decision_id=decision_id)
     if numbers is None:
         raise NotFound("That decision does not exist.")
@@ -308,14 +316,16 @@ def _read_and_compute(
         _keep_structure(decision_id, numbers, structure)
     number = structure.round(round_number).number
     method = method or default_method(structure.decision)
-    view = cached_view(
-        cache=cache,
-        decision_id=decision_id,
-        created=numbers.created,
-        round_number=number,
-        change_number=numbers.change,
-        method=method,
-    )
+    view = None
+    if numbers != looked_up:
+        view = cached_view(
+            cache=cache,
+            decision_id=decision_id,
+            created=numbers.created,
+            round_number=number,
+            change_number=numbers.change,
+            method=method,
+        )
     if view is None:
         view = compute_view(
             session=snap,
@@ -332,11 +342,27 @@ def _read_and_compute(
     return structure, view
 
 
-def _own_scores(session: Session, round_id: int, analyst_id: int) -> list[Score]:
-    return list(
-        session.scalars(
-            select(Score).where(
-                col(Score.round_id) == round_id, col(Score.analyst_id) == analyst_id
-            )
-        )
+@dataclass(frozen=True)
+class OwnScore:
+    """The viewer's own score of a cell, as the matrix reads it (no ORM object)."""
+
+    option_id: int
+    criterion_id: int
+    analyst_id: int
+    value: float | None
+    not_applicable: bool
+    rationale: str
+
+
+def _own_scores(session: Session, round_id: int, analyst_id: int) -> list[OwnScore]:
+    rows = session.execute(
+        select(
+            col(Score.option_id),
+            col(Score.criterion_id),
+            col(Score.analyst_id),
+            col(Score.value),
+            col(Score.not_applicable),
+            col(Score.rationale),
+        ).where(col(Score.round_id) == round_id, col(Score.analyst_id) == analyst_id)
     )
+    return [OwnScore(*row) for row in rows]

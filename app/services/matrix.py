@@ -41,12 +41,18 @@ from app.services.options import list_options
 class ScoreLike(Protocol):
     """What the matrix reads of a score: a stored ``Score`` row or a reconstructed one."""
 
-    option_id: int
-    criterion_id: int
-    analyst_id: int
-    value: float | None
-    not_applicable: bool
-    rationale: str
+    @property
+    def option_id(self) -> int: ...
+    @property
+    def criterion_id(self) -> int: ...
+    @property
+    def analyst_id(self) -> int: ...
+    @property
+    def value(self) -> float | None: ...
+    @property
+    def not_applicable(self) -> bool: ...
+    @property
+    def rationale(self) -> str: ...
 
 
 @dataclass
@@ -62,7 +68,7 @@ class AnalystScore:
 class Cell:
     option_id: int
     criterion_id: int
-    mine: Score | None = None
+    mine: ScoreLike | None = None
     value: float | None = None
     std: float | None = None
     min: float | None = None
@@ -274,6 +280,7 @@ def assemble_matrix(
         done_ids=done_ids,
         previous_scores=previous_scores,
         change_number=revision,
+        revision=revision,
     )
     matrix = matrix_from_group(
         view,
@@ -349,7 +356,7 @@ def matrix_from_group(
         ranks=dict(view.ranks),
         completeness=dict(view.completeness),
         contributions=dict(view.contributions),
-        revision=view.change_number,
+        revision=view.revision,
         change_number=view.change_number,
         evaluation=view.evaluation,
         score_tensor=view.tensor,
@@ -364,7 +371,7 @@ def matrix_from_group(
         cell.previous_value = view.previous.get(key)
     for s in mine:
         if (s.option_id, s.criterion_id) in matrix.cells:
-            matrix.cells[(s.option_id, s.criterion_id)].mine = s  # type: ignore[assignment]
+            matrix.cells[(s.option_id, s.criterion_id)].mine = s
     for s in my_previous or ():
         if (s.option_id, s.criterion_id) in matrix.cells:
             matrix.cells[(s.option_id, s.criterion_id)].my_previous = s

@@ -49,6 +49,7 @@ def with_live_matrix(
     then: Callable[[Matrix], T],
     own_scores: bool = True,
     numbers: Numbers | None = None,
+    fresh: bool = False,
 ) -> T:
     """The viewer's live matrix handed to ``then`` (which renders it)."""
     matrix = live_matrix(
@@ -62,5 +63,6 @@ def with_live_matrix(
         method=method,
         own_scores=own_scores,
         numbers=numbers,
+        fresh=fresh,
     )
     return then(matrix)

@@ -48,7 +48,7 @@ def test_demo_scores_differ_between_analysts(app: Flask) -> None:
         "/login",
         data={"username": "observer", "password": "observer-password", "csrf_token": token},
     )
-    matrix = data_client.get("/api/decisions/1/matrix").get_json()
+    matrix = data_client.get("/api/decisions/1/matrix?include=scores").get_json()
     assert len(matrix["options"]) == 5 and len(matrix["criteria"]) == 7
     contested = [c for c in matrix["cells"] if c["contested"]]
     agreed = [c for c in matrix["cells"] if c["std"] == 0]

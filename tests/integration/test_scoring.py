@@ -193,7 +193,15 @@ def test_matrix_json_shape_and_totals(as_role, world: World) -> None:  # type: i
     assert totals[o1]["total"] == pytest.approx(100) and totals[o1]["rank"] == 1
     assert totals[o2]["total"] == pytest.approx(25) and totals[o2]["rank"] == 2
     assert totals[o1]["completeness"] == 1
-    assert all("scores" in c for c in data["cells"])
+    # Each analyst's scores and rationales only when asked for (the cell-details level).
+    assert not any("scores" in c for c in data["cells"])
+    url = f"/api/decisions/{world.decision_id}/matrix?include=scores"
+    detailed = as_role("observer").get(url).get_json()
+    assert all(len(c["scores"]) == 2 for c in detailed["cells"])
+    assert {k: v for k, v in detailed.items() if k != "cells"} == {
+        k: v for k, v in data.items() if k != "cells"
+    }
+    assert as_role("observer").get(url.replace("scores", "everything")).status_code == 400
 
 
 def test_progress_and_done(as_role, world: World) -> None:  # type: ignore[no-untyped-def]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, abort, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from app.db.models import CriterionRead, DecisionRead, OptionRead
@@ -17,7 +17,8 @@ from app.services import robustness
 from app.services.matrix_data import MatrixData, matrix_data
 from app.services.robustness import Robustness
 from app.web.access import load_decision
-from app.web.params import int_arg
+from app.web.live import with_live_matrix
+from app.web.params import int_arg, method_arg
 from app.web.presenters import robustness as robustness_presenter
 from app.web.transaction import get_session
 from app.web.views.matrix import load_matrix
@@ -82,10 +83,25 @@ def decision(decision_id: int) -> ResponseReturnValue:
 
 @bp.get("/decisions/<int:decision_id>/matrix")
 def matrix(decision_id: int) -> ResponseReturnValue:
-    """The matrix as the caller may see it (same visibility rules as the page)."""
+    """The matrix as the caller may see it (same visibility rules as the page): the group's
+    figures from the shared group view and the caller's own scores; ``?include=scores``
+    adds every analyst's score and rationale per cell once the group may see them."""
     access = load_decision(decision_id)
-    m = load_matrix(access, round_number=int_arg("round"))
-    return jsonify(matrix_json(matrix_data(m)))
+    include = request.args.get("include", "")
+    if include not in ("", "scores"):
+        abort(400, "include must be scores (or left out).")
+    if include == "scores":
+        data = matrix_data(load_matrix(access, round_number=int_arg("round")))
+    else:
+        data = with_live_matrix(
+            decision_id=decision_id,
+            viewer_id=access.user_id,
+            role=access.role,
+            round_number=int_arg("round"),
+            method=method_arg(),
+            then=matrix_data,
+        )
+    return jsonify(matrix_json(data, with_scores=include == "scores"))
 
 
 def _num(value: float | None) -> float | None:
@@ -96,9 +112,10 @@ def _score(value: float | None, not_applicable: bool) -> float | str | None:
     return "na" if not_applicable else _num(value)
 
 
-def matrix_json(data: MatrixData) -> dict[str, Any]:
+def matrix_json(data: MatrixData, *, with_scores: bool = False) -> dict[str, Any]:
     """The API's shape of :func:`app.services.matrix_data.matrix_data`: numbers rounded to six
-    places, "na" for a score marked not applicable; ``scores`` only once group results show."""
+    places, "na" for a score marked not applicable; ``scores`` when asked for and only once
+    group results show."""
     visible = data["group_visible"]
     cells = []
     for cell in data["cells"]:
@@ -116,7 +133,7 @@ def matrix_json(data: MatrixData) -> dict[str, Any]:
             "contested": cell["contested"],
             "previous_round_value": _num(cell["previous_round_value"]),
         }
-        if visible:
+        if visible and with_scores:
             entry["scores"] = [
                 {
                     "analyst": s["analyst"],

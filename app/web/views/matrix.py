@@ -136,21 +136,22 @@ def save_score(decision_id: int) -> ResponseReturnValue:
                 saved_message="Rationale saved.",
             )
         )
+    changed = committed_number(get_session(), decision_id)
     response = with_live_matrix(
         decision_id=decision_id,
         viewer_id=access.user_id,
         role=access.role,
         round_number=None,
         method=None,
+        fresh=changed is not None,
         then=lambda m: make_response(
             render_template(
                 "matrix/_saved.html", **_cell_context(access, m, option_id, criterion_id)
             )
         ),
     )
-    number = committed_number(get_session(), decision_id)
-    if number is not None:  # the change this save made (none when nothing changed)
-        response.headers["X-Change-Number"] = str(number)
+    if changed is not None:  # the change this save made (none when nothing changed)
+        response.headers["X-Change-Number"] = str(changed)
     return response
 
 

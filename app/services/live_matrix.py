@@ -268,8 +268,11 @@ def live_matrix(
         )
     if structure is None or view is None:
         with snapshot() as snap:
+            # The view was looked up (and missed) at these numbers only if the structure
+            # was cached; otherwise the snapshot looks in the caches for it.
+            looked_up = numbers if structure is not None else None
             structure, view = _read_and_compute(
-                snap, cache, decision_id, round_number, method, looked_up=numbers
+                snap, cache, decision_id, round_number, method, looked_up=looked_up
             )
     round_ = structure.round(round_number)
     decision = structure.decision

@@ -75,6 +75,8 @@ bench: install-dev
 	$(BIN)/python bench/load.py --database postgresql --analysts 100 --observers 20 --duration 60 --options 5 --criteria 7
 	$(BIN)/python bench/load.py --analysts 50 --observers 10 --duration 60 --options 5 --criteria 7
 	$(BIN)/python bench/scaleout.py
+	$(BIN)/python bench/crash.py --database sqlite
+	$(BIN)/python bench/crash.py --database postgresql
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis *.egg-info

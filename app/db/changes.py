@@ -133,3 +133,20 @@ def numbers_for_member(
     if row is None:
         return None
     return Numbers(int(row[0]), int(row[1]), row[2].timestamp()), str(row[3])
+
+
+def ensure_change_numbers(session: Session, decision_ids: list[int]) -> None:
+    """Give each imported decision without a change number one past every revision it holds
+    (rows inserted in bulk raise no number at commit, see ``app.db.changes``)."""
+    table = DecisionChange.__table__  # type: ignore[attr-defined]
+    revisions = Revision.__table__  # type: ignore[attr-defined]
+    present = set(session.scalars(select(table.c.decision_id)))
+    for decision_id in sorted(set(decision_ids) - present):
+        newest = session.scalar(
+            select(func.max(revisions.c.id)).where(revisions.c.decision_id == decision_id)
+        )
+        number = max(int(newest or 0), 1)
+        session.execute(
+            table.insert(),
+            {"decision_id": decision_id, "number": number, "structure_number": number},
+        )

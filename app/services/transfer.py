@@ -18,7 +18,11 @@ whose existing users match the file's by id *and* username. Every row must belon
 file's own decision and refer only to rows in the file (its options, criteria, rounds,
 revisions and users), no id may be taken already, score keys must read
 ``round:option:criterion:analyst``, and the decision must keep within the limits of
-``app.services.decisions``. Anything else is refused before a row is written.
+``app.services.decisions``. Anything else is refused before a row is written. The imported
+decision gets a change number past its newest revision (live pages start from it).
+
+A whole instance (every decision, user and the audit log) travels in a backup file instead:
+see :mod:`app.services.backup`, which reuses the checks and helpers below.
 
 The file is a full record for operators; it ignores blind-round visibility (the CSV and XLSX
 downloads of the matrix are for members and show only what the viewer may see).
@@ -47,13 +51,13 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
     select,
-    text,
 )
 from sqlalchemy import Integer as SAInteger
 from sqlalchemy.orm import class_mapper
 from sqlmodel import Session, SQLModel, col
 
 from app.config import VERSION
+from app.db.changes import ensure_change_numbers
 from app.db.models import (
     Criterion,
     Decision,
@@ -66,6 +70,7 @@ from app.db.models import (
     Score,
     User,
 )
+from app.db.sequences import advance_sequences
 from app.services.decisions import MAX_CRITERIA, MAX_MEMBERS, MAX_OPTIONS
 
 FORMAT = "options-matrix/decision"
@@ -93,7 +98,7 @@ class TransferError(Exception):
     """The file cannot be imported; nothing was written."""
 
 
-def _table(model: type[SQLModel]) -> Table:
+def table_of(model: type[SQLModel]) -> Table:
     """The SQLAlchemy table behind a SQLModel table model."""
     table = class_mapper(model).local_table
     if not isinstance(table, Table):
@@ -106,7 +111,7 @@ def _table(model: type[SQLModel]) -> Table:
 # --------------------------------------------------------------------------------------------
 
 
-def _iso(value: datetime) -> str:
+def iso(value: datetime) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).isoformat()
@@ -117,7 +122,7 @@ def _dump_value(column: Column[Any], value: Any) -> Any:
         return None
     kind = column.type
     if isinstance(kind, DateTime):
-        return _iso(value)
+        return iso(value)
     if isinstance(kind, LargeBinary):
         return base64.b64encode(bytes(value)).decode("ascii")
     if isinstance(kind, Boolean):
@@ -146,7 +151,7 @@ def _load_value(column: Column[Any], value: Any) -> Any:
     return value
 
 
-def _dump_rows(session: Session, table: Table, where: ColumnElement[bool]) -> list[Row]:
+def dump_rows(session: Session, table: Table, where: ColumnElement[bool]) -> list[Row]:
     order = list(table.primary_key.columns)
     rows = session.execute(select(table).where(where).order_by(*order)).mappings()
     return [{c.name: _dump_value(c, row[c.name]) for c in table.columns} for row in rows]
@@ -184,34 +189,39 @@ def export_decision(
     *, session: Session, decision_id: int, include_password_hashes: bool = False
 ) -> dict[str, Any]:
     """Everything about one decision as a JSON-ready dict (see the module docstring)."""
-    decision_table = _table(Decision)
-    decisions = _dump_rows(session, decision_table, decision_table.c.id == decision_id)
+    decision_table = table_of(Decision)
+    decisions = dump_rows(session, decision_table, decision_table.c.id == decision_id)
     if not decisions:
         raise TransferError(f"There is no decision {decision_id}.")
-    round_ids = select(col(Round.id)).where(col(Round.decision_id) == decision_id)
-    user_table = _table(User)
+    user_table = table_of(User)
     fields = USER_FIELDS + (("password_hash",) if include_password_hashes else ())
     users = [
         {k: v for k, v in row.items() if k in fields}
-        for row in _dump_rows(
+        for row in dump_rows(
             session, user_table, user_table.c.id.in_(sorted(_user_ids(session, decision_id)))
         )
     ]
     data: dict[str, Any] = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "exported_at": _iso(datetime.now(UTC)),
+        "exported_at": iso(datetime.now(UTC)),
         "app_version": VERSION,
-        "decision": decisions[0],
         "users": users,
     }
+    return data | decision_sections(session, decisions[0])
+
+
+def decision_sections(session: Session, decision: Row) -> dict[str, Any]:
+    """The decision's row (as dumped) and every section of its rows, keyed as in the file."""
+    round_ids = select(col(Round.id)).where(col(Round.decision_id) == decision["id"])
+    data: dict[str, Any] = {"decision": decision}
     for section, model in SECTIONS:
-        table = _table(model)
+        table = table_of(model)
         if "decision_id" in table.c:
-            where = table.c.decision_id == decision_id
+            where = table.c.decision_id == decision["id"]
         else:
             where = table.c.round_id.in_(round_ids)
-        data[section] = _dump_rows(session, table, where)
+        data[section] = dump_rows(session, table, where)
     return data
 
 
@@ -225,7 +235,7 @@ def dumps(data: dict[str, Any]) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def _section(data: Row, name: str) -> list[Row]:
+def section_rows(data: Row, name: str) -> list[Row]:
     """The rows of one section of the file: a list of objects (absent = none)."""
     rows = data.get(name, [])
     if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
@@ -233,7 +243,7 @@ def _section(data: Row, name: str) -> list[Row]:
     return rows
 
 
-def _rows_for(table: Table, rows: Iterable[Row]) -> list[Row]:
+def rows_for(table: Table, rows: Iterable[Row]) -> list[Row]:
     out: list[Row] = []
     for row in rows:
         unknown = set(row) - set(table.c.keys())
@@ -274,6 +284,13 @@ def _check_free(session: Session, table: Table, rows: list[Row]) -> None:
         )
 
 
+def check_memo_bytes(memos: list[Row]) -> None:
+    for memo in memos:
+        pdf = memo.get("pdf")
+        if not isinstance(pdf, bytes) or hashlib.sha256(pdf).hexdigest() != memo.get("sha256"):
+            raise TransferError(f"Memo {memo['id']}: the PDF does not match its SHA-256.")
+
+
 def import_decision(*, session: Session, data: object) -> int:
     """Load an exported decision (parsed JSON) with its ids; returns the decision id.
 
@@ -289,9 +306,9 @@ def import_decision(*, session: Session, data: object) -> int:
             f"This is not an Options Matrix decision export (format {FORMAT!r} version "
             f"{FORMAT_VERSION})."
         )
-    users = _table(User)
+    users = table_of(User)
     new_users: list[Row] = []
-    for row in _section(data, "users"):
+    for row in section_rows(data, "users"):
         if not isinstance(row.get("id"), int) or not isinstance(row.get("username"), str):
             raise TransferError("users: every user needs an integer id and a username.")
         existing = session.execute(
@@ -312,30 +329,29 @@ def import_decision(*, session: Session, data: object) -> int:
                     "session_version": 1,
                 }
             )
-    user_rows = _rows_for(users, new_users)
-    decision_table = _table(Decision)
+    user_rows = rows_for(users, new_users)
+    decision_table = table_of(Decision)
     if not isinstance(data.get("decision"), dict):
         raise TransferError("decision: expected an object.")
-    decision_rows = _rows_for(decision_table, [data["decision"]])
+    decision_rows = rows_for(decision_table, [data["decision"]])
     _check_free(session, decision_table, decision_rows)
     sections = {
-        section: _rows_for(_table(model), _section(data, section)) for section, model in SECTIONS
+        section: rows_for(table_of(model), section_rows(data, section))
+        for section, model in SECTIONS
     }
     for section, model in SECTIONS:
-        _check_free(session, _table(model), sections[section])
-    for memo in sections["memos"]:
-        pdf = memo.get("pdf")
-        if not isinstance(pdf, bytes) or hashlib.sha256(pdf).hexdigest() != memo.get("sha256"):
-            raise TransferError(f"Memo {memo['id']}: the PDF does not match its SHA-256.")
-    _check_references(decision_rows[0], _section(data, "users"), sections)
+        _check_free(session, table_of(model), sections[section])
+    check_memo_bytes(sections["memos"])
+    check_references(decision_rows[0], section_rows(data, "users"), sections)
 
     if user_rows:
         session.execute(users.insert(), user_rows)
     session.execute(decision_table.insert(), decision_rows)
     for section, model in SECTIONS:
         if sections[section]:
-            session.execute(_table(model).insert(), sections[section])
-    _advance_sequences(session)
+            session.execute(table_of(model).insert(), sections[section])
+    ensure_change_numbers(session, [int(decision_rows[0]["id"])])
+    advance_sequences(session)
     return int(decision_rows[0]["id"])
 
 
@@ -359,7 +375,7 @@ def _refuse(section: str, row: Row, problem: str) -> TransferError:
     return TransferError(f"{section} row {which}: {problem}; nothing was imported.")
 
 
-def _check_references(decision: Row, users: list[Row], sections: dict[str, list[Row]]) -> None:
+def check_references(decision: Row, users: list[Row], sections: dict[str, list[Row]]) -> None:
     """Every row belongs to the file's decision and points only at rows in the file."""
     decision_id = decision["id"]
     user_ids = {row.get("id") for row in users}
@@ -376,7 +392,7 @@ def _check_references(decision: Row, users: list[Row], sections: dict[str, list[
     if decision.get("created_by") not in user_ids | {None}:
         raise TransferError("The decision's creator is not among the file's users.")
     for section, model in SECTIONS:
-        rows, table = sections[section], _table(model)
+        rows, table = sections[section], table_of(model)
         limit = LIMITS.get(section, len(rows))
         if len(rows) > limit:
             raise TransferError(f"A decision can hold at most {limit} {section}, not {len(rows)}.")
@@ -432,18 +448,3 @@ def _check_revision(row: Row, decision_id: int, known: dict[str, set[Any]]) -> N
         raise _refuse("revisions", row, f"unknown entity {entity!r}")
     if ID_KEY.fullmatch(key) is None or int(key) not in allowed:
         raise _refuse("revisions", row, f"{entity} {key!r} is not in the file")
-
-
-def _advance_sequences(session: Session) -> None:
-    """PostgreSQL: move each id sequence past the ids just inserted (SQLite needs nothing)."""
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    for model in (User, Decision, Member, Option, Criterion, Round, Revision, Memo):
-        name = _table(model).name
-        session.execute(
-            text(
-                f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
-                f"GREATEST((SELECT COALESCE(MAX(id), 0) FROM {name}), 1), "
-                f"(SELECT COUNT(*) > 0 FROM {name}))"
-            )
-        )

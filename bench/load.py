@@ -247,7 +247,13 @@ class Page:
         seq = log.seq
         target = f"st-{option_id}-{criterion_id}"
         headers = self.client.htmx_headers(target, f"score-{option_id}-{criterion_id}", self.path)
-        form = {"option_id": str(option_id), "criterion_id": str(criterion_id), "value": value}
+        # As the page sends it: the cell, the value and (hx-include) the change number it shows.
+        form = {
+            "option_id": str(option_id),
+            "criterion_id": str(criterion_id),
+            "value": value,
+            "since": str(since_of(self.poll)),
+        }
         try:
             answer = self.client.request("POST", f"{self.path}/scores", form=form, headers=headers)
         except ClientError as exc:
@@ -262,9 +268,15 @@ class Page:
             return value, False
         log.acked.append((seq, value))
         self.figures.saves.add(answer.seconds)
-        # The answer redraws the cell's group value, the option's total and the ranks; it
-        # leaves the page's poll (and its ``since``) alone, so the next poll brings the rest.
+        # The answer brings the page from its ``since`` to the state right after the save
+        # (what moved, with this cell's group value, total and ranks) and moves its poll on.
         self.shown.update(group_values(answer.body))
+        url = poll_url(answer.body)
+        if url is not None:
+            self.poll = url
+            self.next_poll = time.monotonic() + POLL_EVERY
+        else:
+            self.figures.error(f"save: 200 without the poll element from {self.server}")
         number = answer.headers.get("X-Change-Number")
         if number is not None:
             self.last_change = int(number)

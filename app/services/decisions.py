@@ -27,7 +27,7 @@ from app.services.permissions import authorize, lock_decision
 # options count: they stay on the overview and in history, and are never deleted.
 MAX_OPTIONS = 60
 MAX_CRITERIA = 30
-MAX_MEMBERS = 200
+MAX_MEMBERS = 300  # a facilitated session of 200 analysts and their observers fits
 
 
 def decision_state(decision: Decision) -> dict[str, Any]:

@@ -110,12 +110,14 @@ def poll(decision_id: int) -> ResponseReturnValue:
 
 @bp.post("/matrix/scores")
 def save_score(decision_id: int) -> ResponseReturnValue:
-    """Save one cell; the answer carries the cell's status and, where visible, its group
-    value, the option's total and the ranks — not the page's poll, which brings the rest."""
+    """Save one cell. The page sends the change number it shows (``since``); the answer
+    brings the page from there to the state right after this save — what moved, this cell's
+    group value, total and ranks included — and the poll carries on from that number."""
     access = load_decision(decision_id, Action.SCORE)
     option_id, criterion_id = int_arg("option_id"), int_arg("criterion_id")
     if option_id is None or criterion_id is None:
         abort(400, "option_id and criterion_id are required.")
+    since = int_arg("since")
     score_service.save_score(
         session=get_session(),
         decision=access.decision,
@@ -126,17 +128,39 @@ def save_score(decision_id: int) -> ResponseReturnValue:
         rationale=request.form.get("rationale"),
     )
     end_transaction()  # acknowledged only once committed; the answer reads a fresh snapshot
-    if hx_target() == "cell-detail":
-        # Saved from the details drawer: redraw the drawer with the new rationale.
-        matrix = load_matrix(access)
-        return make_response(
-            render_template(
-                "matrix/_detail_saved.html",
-                **_cell_context(access, matrix, option_id, criterion_id),
-                saved_message="Rationale saved.",
-            )
-        )
     changed = committed_number(get_session(), decision_id)
+    if hx_target() == "cell-detail":
+        # Saved from the details drawer (a rationale): redraw the drawer; the page's poll
+        # brings any figure that moved.
+        matrix = load_matrix(access)
+        context = _cell_context(access, matrix, option_id, criterion_id)
+        context |= {"changes": ViewChanges(), "saved_message": "Rationale saved."}
+        return make_response(render_template("matrix/_detail_saved.html", **context))
+
+    def answer(m: Matrix) -> Response:
+        assert m.group is not None
+        context = _cell_context(access, m, option_id, criterion_id)
+        before = None
+        if since is not None:
+            before = cached_view(
+                cache=shared_cache(),
+                decision_id=decision_id,
+                created=m.group.decision_created,
+                round_number=m.round.number,
+                change_number=since,
+                method=m.method,
+            )
+        trigger = None
+        # A client that does not say what it shows (no ``since``) gets this cell's figures
+        # only, and its poll stays where it was: the poll brings the rest.
+        if since is not None and before is not None and before.layout == m.group.layout:
+            context |= {"changes": changes_between(before, m.group), "poll": True}
+        elif since is not None:
+            context |= {"changes": None, "poll": True}  # redraw everything the page shows
+            if before is not None:
+                trigger = "matrix-layout-changed"
+        return make_response(render_template("matrix/_saved.html", **context), trigger=trigger)
+
     response = with_live_matrix(
         decision_id=decision_id,
         viewer_id=access.user_id,
@@ -144,11 +168,7 @@ def save_score(decision_id: int) -> ResponseReturnValue:
         round_number=None,
         method=None,
         fresh=changed is not None,
-        then=lambda m: make_response(
-            render_template(
-                "matrix/_saved.html", **_cell_context(access, m, option_id, criterion_id)
-            )
-        ),
+        then=answer,
     )
     if changed is not None:  # the change this save made (none when nothing changed)
         response.headers["X-Change-Number"] = str(changed)

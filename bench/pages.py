@@ -105,6 +105,9 @@ def routes_for(seeded: Seeded, last_revision: int) -> list[Route]:
         Route("health (/healthz)", "/healthz"),
         Route("matrix page", f"/decisions/{d}/matrix"),
         Route("matrix JSON (/api)", f"/api/decisions/{d}/matrix"),
+        # Robustness figures: computed once per process and settings, then cached (the
+        # warm-up requests compute them).
+        Route("analysis JSON, cached (/api)", f"/api/decisions/{d}/analysis"),
         Route("overview", f"/decisions/{d}"),
         # The option's page, where its timeline shows (/history/options/<id> redirects there).
         Route("option page with timeline", f"/decisions/{d}/options/{seeded.option_ids[0]}"),

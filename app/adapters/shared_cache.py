@@ -14,7 +14,7 @@ import logging
 from datetime import timedelta
 from typing import Protocol
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
@@ -86,6 +86,10 @@ class DatabaseCache:
         insert = pg_insert if self._engine.dialect.name == "postgresql" else sqlite_insert
         session = new_session(write=True, engine=self._engine)
         try:
+            if self._engine.dialect.name == "postgresql":
+                # A cache entry lost in a crash is recomputed: its commit need not wait for
+                # the disk (saves, which must survive, keep waiting for theirs).
+                session.execute(text("SET LOCAL synchronous_commit TO OFF"))
             session.execute(
                 insert(GroupViewCache)
                 .values(

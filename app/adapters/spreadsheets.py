@@ -12,8 +12,9 @@ from typing import Any
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 # Where a spreadsheet may start a new cell when it splits a line with its own list separator
-# (a comma, a semicolon, a tab or a bar) or a field at a line break.
-_FORMULA_START = re.compile(r"(?:^|(?<=[,;\t|\n\r]))(?=[=+\-@\t\r])")
+# (a comma, a semicolon, a tab or a bar) or a field at a line break; spaces before the
+# formula start count for nothing, since a spreadsheet that trims them would run it.
+_FORMULA_START = re.compile(r"(?:^|(?<=[,;\t|\n\r]))(?=[ ]*[=+\-@\t\r])")
 # The control characters a workbook cannot hold (XML 1.0 allows tab, LF and CR only).
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _LINE_BREAKS = re.compile(r"[\x0b\x0c]")  # Word's manual line break, page break
@@ -21,7 +22,7 @@ _LINE_BREAKS = re.compile(r"[\x0b\x0c]")  # Word's manual line break, page break
 
 def neutralise(value: Any) -> Any:
     """Text that a spreadsheet would run as a formula gets an apostrophe: at its start and
-    after every separator a spreadsheet might split it at."""
+    after every separator a spreadsheet might split it at (before any spaces there)."""
     if isinstance(value, str):
         return _FORMULA_START.sub("'", value)
     return value

@@ -93,8 +93,20 @@ class Member(SQLModel, table=True):
 # --------------------------------------------------------------------------------------------
 
 
+# Characters that take no room on the page: zero-width spaces and joiners, word joiner, BOM,
+# and the bidirectional marks, embeddings, overrides and isolates.
+INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
 def strip_text(value: Any) -> Any:
-    return value.strip() if isinstance(value, str) else value
+    """Text without spaces or invisible characters at its edges, so a title of nothing
+    visible is empty (and refused where a title is required)."""
+    if not isinstance(value, str):
+        return value
+    stripped = value.strip(" \t\r\n\f\v" + INVISIBLE)
+    while stripped != (again := stripped.strip().strip(INVISIBLE)):
+        stripped = again
+    return stripped
 
 
 class DecisionBase(SQLModel):

@@ -28,6 +28,8 @@ PAYLOAD = "x;=cmd|' /C calc'!A0;y"
         ("a\t+b", "a\t'+b"),
         ("a|@b", "a|'@b"),
         ("a;-b", "a;'-b"),
+        (" =1", "' =1"),  # a spreadsheet that trims the cell would still see "=1"
+        ("a, =b", "a,' =b"),
         ("line\n=HYPERLINK(1)", "line\n'=HYPERLINK(1)"),
         ("plain text, with a - dash", "plain text, with a - dash"),
         ("e-mail", "e-mail"),

@@ -31,6 +31,7 @@ from app.domain.vocabulary import (  # noqa: F401  (re-exported: the tables' voc
     Aggregation,
     DecisionStatus,
     Direction,
+    MissingPolicy,
     OptionStatus,
     Role,
     ScoringMode,
@@ -128,6 +129,12 @@ class DecisionSettings(DecisionBase):
     status: str = Field(default=DecisionStatus.SCORING.value, sa_type=String(16))
     scoring_mode: str = Field(default=ScoringMode.OPEN.value, sa_type=String(16))
     aggregation: str = Field(default=Aggregation.MEAN.value, sa_type=String(16))
+    # How a missing or N/A score counts in a total (MissingPolicy); existing rows: skip.
+    missing_policy: str = Field(
+        default=MissingPolicy.SKIP.value,
+        sa_type=String(16),
+        sa_column_kwargs={"server_default": MissingPolicy.SKIP.value},
+    )
     name_analysts_in_memo: bool = False
     current_round: int = 1
 

@@ -39,3 +39,17 @@ class Direction(StrEnum):
 class Aggregation(StrEnum):
     MEAN = "mean"
     MEDIAN = "median"
+
+
+class MissingPolicy(StrEnum):
+    """How a missing or N/A group value counts in an option's total.
+
+    * ``SKIP``: left out, the option's other weights rescaled to fill the gap (the gap counts
+      as the option's own weighted average elsewhere);
+    * ``MIDPOINT``: counted at the scale's midpoint (utility 0.5) with its full weight;
+    * ``WORST``: counted at the scale's worst end (utility 0) with its full weight.
+    """
+
+    SKIP = "skip"
+    MIDPOINT = "midpoint"
+    WORST = "worst"

@@ -78,6 +78,13 @@ class GroupView:
     totals: dict[int, float | None] = field(default_factory=dict)
     ranks: dict[int, int | None] = field(default_factory=dict)
     completeness: dict[int, float] = field(default_factory=dict)
+    # The share of the weight each total rests on, and the range it could take once the
+    # missing cells are scored (worst … best); incomplete options ranked above one they do
+    # not beat on the criteria both were scored on (option ids, above first).
+    coverage: dict[int, float] = field(default_factory=dict)
+    low: dict[int, float | None] = field(default_factory=dict)
+    high: dict[int, float | None] = field(default_factory=dict)
+    outranks: list[tuple[int, int]] = field(default_factory=list)
     contributions: dict[CellKey, float | None] = field(default_factory=dict)
     scored: dict[int, int] = field(default_factory=dict)
     done: frozenset[int] = frozenset()
@@ -119,8 +126,18 @@ class GroupView:
                     for (o, c), g in self.cells.items()
                 ],
                 "t": [
-                    [o, self.totals[o], self.ranks[o], self.completeness[o]] for o in self.totals
+                    [
+                        o,
+                        self.totals[o],
+                        self.ranks[o],
+                        self.completeness[o],
+                        self.coverage[o],
+                        self.low[o],
+                        self.high[o],
+                    ]
+                    for o in self.totals
                 ],
+                "x": self.outranks,
                 "k": cells(self.contributions),
                 "s": list(self.scored.items()),
                 "f": sorted(self.done),
@@ -144,9 +161,13 @@ class GroupView:
             weights={int(c): float(w) for c, w in data["w"]},
             previous={(o, c): v for o, c, v in data["p"]},
             cells={(row[0], row[1]): CellGroup(*row[2:]) for row in data["c"]},
-            totals={o: t for o, t, _, _ in data["t"]},
-            ranks={o: r for o, _, r, _ in data["t"]},
-            completeness={o: q for o, _, _, q in data["t"]},
+            totals={row[0]: row[1] for row in data["t"]},
+            ranks={row[0]: row[2] for row in data["t"]},
+            completeness={row[0]: row[3] for row in data["t"]},
+            coverage={row[0]: row[4] for row in data["t"]},
+            low={row[0]: row[5] for row in data["t"]},
+            high={row[0]: row[6] for row in data["t"]},
+            outranks=[(a, b) for a, b in data["x"]],
             contributions={(o, c): v for o, c, v in data["k"]},
             scored={int(a): n for a, n in data["s"]},
             done=frozenset(data["f"]),
@@ -154,11 +175,17 @@ class GroupView:
         )
 
 
+# Raised whenever the stored form of a view changes, so a new release never reads a view an
+# older one stored in a shared cache (nor the reverse).
+VIEW_FORMAT = 2
+
+
 def view_key(
     decision_id: int, decision_created: float, round_number: int, change_number: int, method: str
 ) -> str:
     return (
-        f"group-view:{decision_id}:{decision_created:.6f}:{round_number}:{change_number}:{method}"
+        f"group-view:v{VIEW_FORMAT}:{decision_id}:{decision_created:.6f}:{round_number}:"
+        f"{change_number}:{method}"
     )
 
 
@@ -250,6 +277,7 @@ def compute_group(
         [c.direction for c in criteria],
         analysis.Scale(float(decision.scale_min), float(decision.scale_max)),
         method,
+        missing=decision.missing_policy,
     )
     fill_from_evaluation(view, evaluation, options, criteria)
     view.evaluation, view.tensor = evaluation, tensor
@@ -292,6 +320,10 @@ def _previous_values(
     }
 
 
+def _finite(value: float) -> float | None:
+    return None if np.isnan(value) or np.isinf(value) else float(value)
+
+
 def fill_from_evaluation(
     view: GroupView,
     evaluation: analysis.Evaluation,
@@ -304,6 +336,9 @@ def fill_from_evaluation(
         view.totals[o.id] = None if np.isnan(total) else float(total)
         view.ranks[o.id] = evaluation.ranks[i]
         view.completeness[o.id] = float(evaluation.completeness[i])
+        view.coverage[o.id] = float(evaluation.weight_coverage[i])
+        view.low[o.id] = _finite(evaluation.total_low[i])
+        view.high[o.id] = _finite(evaluation.total_high[i])
         for j, c in enumerate(criteria):
             count = int(st.count[i, j])
             view.cells[(o.id, c.id)] = (
@@ -322,6 +357,7 @@ def fill_from_evaluation(
             view.contributions[(o.id, c.id)] = (
                 None if np.isnan(contribution) else float(contribution)
             )
+    view.outranks = [(options[a].id, options[b].id) for a, b in evaluation.outranks_without_beating]
 
 
 @dataclass(frozen=True)
@@ -334,9 +370,11 @@ class ViewChanges:
     weights: bool = False
     progress: bool = False
 
+    outranks: bool = False
+
     @property
     def ranking(self) -> bool:
-        return bool(self.totals or self.ranks) or self.weights
+        return bool(self.totals or self.ranks) or self.weights or self.outranks
 
 
 def changes_between(old: GroupView, new: GroupView) -> ViewChanges:
@@ -352,10 +390,12 @@ def changes_between(old: GroupView, new: GroupView) -> ViewChanges:
         totals=frozenset(
             o
             for o in option_ids
-            if (old.totals.get(o), old.completeness.get(o))
-            != (new.totals.get(o), new.completeness.get(o))
+            if (old.totals.get(o), old.completeness.get(o), old.coverage.get(o), old.low.get(o))
+            != (new.totals.get(o), new.completeness.get(o), new.coverage.get(o), new.low.get(o))
+            or old.high.get(o) != new.high.get(o)
         ),
         ranks=frozenset(o for o in option_ids if old.ranks.get(o) != new.ranks.get(o)),
         weights=old.weights != new.weights,
         progress=(old.scored, old.done) != (new.scored, new.done),
+        outranks=old.outranks != new.outranks,
     )

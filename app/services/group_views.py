@@ -202,8 +202,9 @@ def group_views(
     tensor = tensors[latest.id]
     weights = [c.weight for c in criteria]
     directions = [c.direction for c in criteria]
-    group = analysis.evaluate(tensor, weights, directions, scale, method)
-    own = analysis.own_rankings(tensor, weights, directions, scale)
+    missing = decision.missing_policy
+    group = analysis.evaluate(tensor, weights, directions, scale, method, missing=missing)
+    own = analysis.own_rankings(tensor, weights, directions, scale, missing=missing)
     agreement = analysis.ranking_agreement(np.array([o.totals for o in own]))
     option_ids = [o.id for o in options]
 
@@ -239,7 +240,9 @@ def group_views(
                 top_without=[option_ids[i] for i in x.top],
                 changes_top=x.changes_top,
             )
-            for x in analysis.leave_one_out(tensor, weights, directions, scale, method)
+            for x in analysis.leave_one_out(
+                tensor, weights, directions, scale, method, missing=missing
+            )
         ],
         convergence=spread,
     )

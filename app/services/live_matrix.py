@@ -158,7 +158,10 @@ def cached_view(
     if view is None:
         text = cache.get(key)
         if text is not None:
-            view = GroupView.from_json(text)
+            try:
+                view = GroupView.from_json(text)
+            except (ValueError, KeyError, IndexError, TypeError):
+                return None  # unreadable (damaged, or from another release): recompute
             _local_put(view)
     return view
 
@@ -316,6 +319,9 @@ def _read_and_compute(
     structure = _cached_structure(decision_id, numbers)
     if structure is None:
         structure = read_structure(snap, decision_id)
+        # Shared read-only by every request of this process from now on: detach the rows, so
+        # nothing that happens to this session (a rollback expires what it holds) reaches them.
+        snap.expunge_all()
         _keep_structure(decision_id, numbers, structure)
     number = structure.round(round_number).number
     method = method or default_method(structure.decision)

@@ -116,6 +116,10 @@ class Matrix:
     totals: dict[int, float | None] = field(default_factory=dict)
     ranks: dict[int, int | None] = field(default_factory=dict)
     completeness: dict[int, float] = field(default_factory=dict)
+    coverage: dict[int, float] = field(default_factory=dict)
+    bounds: dict[int, tuple[float | None, float | None]] = field(default_factory=dict)
+    # Incomplete options ranked above one they do not beat where both were scored (ids).
+    outranks: list[tuple[int, int]] = field(default_factory=list)
     contributions: dict[tuple[int, int], float | None] = field(default_factory=dict)
     progress: list[Progress] = field(default_factory=list)
     my_scored: int = 0
@@ -137,6 +141,17 @@ class Matrix:
             "option": next(o for o in self.options if o.id == option_id),
             "criterion": next(c for c in self.criteria if c.id == criterion_id),
         }
+
+    def option_title(self, option_id: int) -> str:
+        return next(o.title for o in self.options if o.id == option_id)
+
+    def common_criteria(self, a: int, b: int) -> list[str]:
+        """Names of the criteria on which both options have a group value."""
+        return [
+            c.name
+            for c in self.criteria
+            if self.cells[(a, c.id)].count and self.cells[(b, c.id)].count
+        ]
 
     @property
     def is_current_round(self) -> bool:
@@ -355,6 +370,9 @@ def matrix_from_group(
         totals=dict(view.totals),
         ranks=dict(view.ranks),
         completeness=dict(view.completeness),
+        coverage=dict(view.coverage),
+        bounds={o: (view.low.get(o), view.high.get(o)) for o in view.totals},
+        outranks=list(view.outranks),
         contributions=dict(view.contributions),
         revision=view.revision,
         change_number=view.change_number,

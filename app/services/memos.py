@@ -33,12 +33,13 @@ from app.adapters import pdf
 from app.config import VERSION
 from app.db.models import Decision, Memo, OptionRead, Role, User
 from app.db.uow import consistent_read, unit_of_work
+from app.domain import analysis
 from app.domain.errors import InvalidInput, NotFound, ServiceError
 from app.services import audit, robustness
 from app.services.decisions import list_members
 from app.services.group_views import group_views
 from app.services.matrix import Matrix, analyst_letter, build_matrix, group_visible
-from app.services.matrix_data import matrix_data, snapshot_matrix
+from app.services.matrix_data import finite, matrix_data, snapshot_matrix
 from app.services.options import list_options
 from app.services.robustness import Robustness
 
@@ -218,6 +219,9 @@ def take_snapshot(
     generated = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     data = matrix_data(matrix)
     part = snapshot_matrix(data, labels)
+    evaluation = robustness.policy_evaluation(matrix)
+    if evaluation is not None:
+        follow_policy(part["rows"], evaluation)
 
     return {
         "format": SNAPSHOT_FORMAT,
@@ -246,6 +250,7 @@ def take_snapshot(
             "scoring_mode": decision.scoring_mode,
             "status": decision.status,
             "name_analysts": decision.name_analysts_in_memo,
+            "missing_policy": decision.missing_policy,
         },
         "round": {
             "number": data["round"],
@@ -263,6 +268,16 @@ def take_snapshot(
         "criteria": part["criteria"],
         "matrix": {"rows": part["rows"]},
         "disagreements": part["disagreements"],
+        # The missing-score policy, each option's weight coverage and range, and the options
+        # ranked above another only through missing scores (memos issued before have none).
+        "missing": None
+        if evaluation is None
+        else analysis.missing_report(
+            evaluation,
+            [o["option_id"] for o in part["rows"]],
+            [o.title for o in matrix.options],
+            [c.name for c in matrix.criteria],
+        ),
         # Under the memo's analyst labels; memos issued before group views existed have none.
         "group": group_views(
             session=session,
@@ -284,6 +299,16 @@ def take_snapshot(
             else None
         ),
     }
+
+
+def follow_policy(rows: list[dict[str, Any]], evaluation: analysis.Evaluation) -> None:
+    """Set the snapshot's totals, ranks and contributions (rows in the evaluation's option
+    order) to those of the decision's missing-score policy; under skip they are unchanged."""
+    for i, row in enumerate(rows):
+        row["total"] = finite(float(evaluation.totals[i]))
+        row["rank"] = evaluation.ranks[i]
+        for j, cell in enumerate(row["cells"]):
+            cell["contribution"] = finite(float(evaluation.contributions[i, j]))
 
 
 def check_issuable(decision: Decision, matrix: Matrix) -> None:

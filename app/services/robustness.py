@@ -19,6 +19,10 @@ accepted, so every figure a member can ask for is one of a few cached runs:
   median), ``analyst`` takes one analyst's whole score set, ``cell`` one analyst per cell;
 * the seed is fixed (:data:`SEED`), so the same data and settings always give the same figures.
 
+The decision's missing-score policy (``Decision.missing_policy``) is not a per-request
+setting: the totals, ranks, every SMAA sample and the weight sensitivity follow it, and the
+reproducibility stamp names it.
+
 The figures are numbers only; their sentences, the panel's chart and the JSON shape are the
 web layer's (:mod:`app.web.presenters.robustness`).
 """
@@ -31,7 +35,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from sqlmodel import Session
@@ -40,7 +44,7 @@ from app.config import VERSION
 from app.db.models import Decision, Role
 from app.domain import analysis
 from app.domain.errors import ServiceError
-from app.services.matrix import Method, build_matrix
+from app.services.matrix import Matrix, Method, build_matrix
 
 SAMPLE_CHOICES = (1_000, 2_000, 5_000, 10_000, 20_000, 50_000)
 SAMPLES_DEFAULT = 10_000
@@ -210,6 +214,10 @@ class Robustness:
     weighted_sum_top_compared: list[str] = field(default_factory=list)
     topsis_leader_excluded: list[str] = field(default_factory=list)
     app_version: str = VERSION
+    # The decision's missing-score policy, and what it says of each option
+    # (:func:`app.domain.analysis.missing_report`; None when not ready).
+    missing_policy: str = analysis.MissingPolicy.SKIP.value
+    missing: dict[str, Any] | None = None
 
     @property
     def stamp(self) -> dict[str, object]:
@@ -217,6 +225,7 @@ class Robustness:
         s = self.settings
         return {
             "aggregation": self.method,
+            "missing_policy": self.missing_policy,
             "weight_model": "simplex" if s.band is None else "band",
             "band_percentage_points": s.band,
             "score_model": s.score_model,
@@ -296,8 +305,9 @@ def compute(
         topsis_excluded=[],
         weighted_sum_top_compared=[],
         topsis_leader_excluded=[],
+        missing_policy=analysis.MissingPolicy(m.decision.missing_policy).value,
     )
-    ev, tensor = m.evaluation, m.score_tensor
+    ev, tensor = policy_evaluation(m), m.score_tensor
     if not m.options or not m.criteria:
         return replace(
             not_ready, note="Robustness needs at least one active option and one criterion."
@@ -308,9 +318,8 @@ def compute(
     options, criteria = m.options, m.criteria
     titles = [o.title for o in options]
     directions = [c.direction for c in criteria]
-    smaa = _run_smaa(
-        tensor, [float(c.weight) for c in criteria], directions, m.scale, settings, m.method
-    )
+    weights = [float(c.weight) for c in criteria]
+    smaa = _run_smaa(tensor, weights, directions, m.scale, settings, m.method, ev.missing)
     closeness = analysis.topsis(ev.stats.value, [c.weight for c in criteria], directions)
 
     rows = []
@@ -338,7 +347,8 @@ def compute(
     rows.sort(key=lambda r: (r.rank is None, r.rank or 0, position[r.option_id]))
 
     sens_rows = []
-    for s in analysis.sensitivity(ev.utilities, ev.weights):
+    counted = analysis.policy_utilities(ev.utilities, ev.weights, ev.missing)
+    for s in analysis.sensitivity(counted, ev.weights):
         c = criteria[s.criterion]
         sens_rows.append(
             CriterionRobustness(
@@ -373,6 +383,25 @@ def compute(
         topsis_excluded=[titles[i] for i in compared.excluded],
         weighted_sum_top_compared=[titles[i] for i in compared.weighted_sum_top_compared],
         topsis_leader_excluded=[titles[i] for i in compared.leaders_excluded],
+        missing=analysis.missing_report(
+            ev, [_id(o.id) for o in options], titles, [c.name for c in criteria]
+        ),
+    )
+
+
+def policy_evaluation(m: Matrix) -> analysis.Evaluation | None:
+    """The matrix's round evaluated under its decision's missing-score policy (as it stood, in
+    an "as of" matrix); None when its group results are hidden or there is nothing to
+    evaluate."""
+    if not m.group_visible or m.score_tensor is None or not m.options or not m.criteria:
+        return None
+    return analysis.evaluate(
+        m.score_tensor,
+        [float(c.weight) for c in m.criteria],
+        [c.direction for c in m.criteria],
+        m.scale,
+        m.method,
+        missing=m.decision.missing_policy,
     )
 
 
@@ -390,6 +419,7 @@ def _run_smaa(
     scale: analysis.Scale,
     settings: Settings,
     method: Method,
+    missing: analysis.MissingPolicy = analysis.MissingPolicy.SKIP,
 ) -> analysis.SmaaResult:
     key = (
         tensor.shape,
@@ -399,6 +429,7 @@ def _run_smaa(
         (scale.min, scale.max),
         settings,
         method,
+        missing.value,
     )
     with _SMAA_LOCK:
         hit = _SMAA_CACHE.get(key)
@@ -415,6 +446,7 @@ def _run_smaa(
         band=None if settings.band is None else settings.band / 100.0,
         score_model=settings.score_model,
         method=method,
+        missing=missing,
     )
     with _SMAA_LOCK:
         _SMAA_CACHE[key] = result

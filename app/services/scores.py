@@ -15,6 +15,7 @@ from app.db.models import (
     Criterion,
     Decision,
     DecisionStatus,
+    MissingPolicy,
     Option,
     OptionStatus,
     Round,
@@ -350,6 +351,7 @@ def open_next_round(
 SETTINGS = {
     "scoring_mode": {m.value for m in ScoringMode},
     "aggregation": {"mean", "median"},
+    "missing_policy": {p.value for p in MissingPolicy},
     "status": {s.value for s in DecisionStatus},
 }
 
@@ -357,7 +359,8 @@ SETTINGS = {
 def update_settings(
     *, session: Session, decision: Decision, actor_id: int, data: dict[str, Any]
 ) -> Decision:
-    """Scoring mode (open/blind), default group value (mean/median) and status."""
+    """Scoring mode (open/blind), default group value (mean/median), missing-score policy
+    (skip/midpoint/worst) and status; recorded as one revision of the decision's settings."""
     decision = lock_decision(session, decision)
     authorize(session=session, decision=decision, user_id=actor_id, action=Action.CHANGE_SETTINGS)
     errors = {

@@ -14,7 +14,16 @@ from jinja2 import Environment
 from markupsafe import Markup, escape
 
 from app.adapters.markdown import render_markdown
-from app.domain.vocabulary import DecisionStatus, Direction, OptionStatus, Role, ScoringMode
+from app.domain.analysis import coverage_text, range_text
+from app.domain.labels import outranks_sentence
+from app.domain.vocabulary import (
+    DecisionStatus,
+    Direction,
+    MissingPolicy,
+    OptionStatus,
+    Role,
+    ScoringMode,
+)
 
 MISSING = "–"
 
@@ -78,6 +87,12 @@ def markdown_without_links(text: str | None) -> Markup:
     return render_markdown(text, links=False)
 
 
+def _total_range(bounds: tuple[float | None, float | None]) -> str:
+    """A total's possible range, low end rounded down and high end up ("66.6–100.0")."""
+    low, high = bounds
+    return "–" if low is None or high is None else range_text(low, high)
+
+
 def register(env: Environment, *, links: bool = True) -> None:
     """Put the formatting filters and the product's vocabulary (``Role.FACILITATOR``, …) on
     ``env``; ``links=False`` renders Markdown without links (the printed memo)."""
@@ -87,8 +102,12 @@ def register(env: Environment, *, links: bool = True) -> None:
         DecisionStatus=DecisionStatus,
         OptionStatus=OptionStatus,
         Direction=Direction,
+        MissingPolicy=MissingPolicy,
+        outranks_sentence=outranks_sentence,
     )
     env.filters.update(
+        coverage=coverage_text,
+        total_range=_total_range,
         pct=pct,
         num=num,
         prob=prob,

@@ -252,6 +252,7 @@ def test_matrix_numbers_are_the_matrix_pages_numbers(
     # The robustness section names its models and carries what it takes to reproduce it.
     assert robustness["stamp"] == {
         "aggregation": "mean",
+        "missing_policy": "skip",
         "weight_model": "band",
         "band_percentage_points": 5.0,
         "score_model": "panel",

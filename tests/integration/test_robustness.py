@@ -148,6 +148,7 @@ def test_panel_api_and_analysis_give_the_same_numbers(as_role, world: World) -> 
     }
     assert data["reproducibility"] == {
         "aggregation": "mean",
+        "missing_policy": "skip",
         "weight_model": "band",
         "band_percentage_points": 5.0,
         "score_model": "panel",

@@ -1,6 +1,7 @@
 """Decision analysis core for Options Matrix: weighted-sum totals, sensitivity, SMAA-2, TOPSIS.
 
-Pure Python + NumPy; no Flask, no database, no other ``app`` imports. Import the names below
+Pure Python + NumPy; no Flask, no database, no ``app`` imports beyond the domain's own
+vocabulary (:class:`app.domain.vocabulary.MissingPolicy`). Import the names below
 from this package (or from its public alias :mod:`app.analysis`); the modules are:
 
 * :mod:`~app.domain.analysis.core`: scale, weights, cell statistics, utilities, totals,
@@ -14,6 +15,8 @@ from this package (or from its public alias :mod:`app.analysis`); the modules ar
 * :mod:`~app.domain.analysis.group`: the group's own views (:func:`kendalls_w`,
   :func:`own_rankings`, :func:`ranking_agreement`, :func:`leave_one_out`,
   :func:`convergence`);
+* :mod:`~app.domain.analysis.missing`: the missing-score policy's totals, total ranges,
+  :func:`outranks_without_beating`, and the safe printing of coverage and ranges;
 * :mod:`~app.domain.analysis.rounding`: rounding a threshold or an error the safe way before
   it is printed.
 
@@ -29,24 +32,40 @@ Vocabulary and shapes
   (:func:`utilities`); a *total* is a weighted mean utility on ``[0, 100]`` (:func:`totals`);
   a *rank* is a competition rank with 1 = best (:func:`rank`).
 
-Missing-cell policy
--------------------
-A missing cell (``NaN`` group value or utility) is **never counted as zero**. An option's
-total is taken over the criteria it has a value for, with the normalised weights
-renormalised among those criteria::
+Missing-score policy
+--------------------
+A missing cell (``NaN`` group value or utility: nobody scored it, or every analyst marked it
+N/A) counts as the decision's *missing-score policy* says (:class:`MissingPolicy`, the
+``missing`` argument of :func:`evaluate`, :func:`run_smaa` and :func:`smaa`):
 
-    total_a = 100 * sum_{j present} w_j * u_aj / sum_{j present} w_j
+* ``skip`` (the default): left out, the option's other weights rescaled among the criteria it
+  has a value for. This fills the gap with the option's own weighted average elsewhere::
+
+      total_a = 100 * sum_{j present} w_j * u_aj / sum_{j present} w_j
+
+* ``midpoint``: counted at the scale's midpoint, utility 0.5, with its full weight;
+* ``worst``: counted at the scale's worst end, utility 0, with its full weight::
+
+      total_a = 100 * (sum_{j present} w_j * u_aj + f * sum_{j missing} w_j),  f = 0.5 or 0
+
+Whatever the policy:
 
 * ``completeness_a = (number of present criteria) / (number of criteria)``.
 * ``weight_coverage_a = sum_{j present} w_j`` (normalised weights, so in ``[0, 1]``): how much
   of the decision's weight the total actually rests on.
 * An option with no present cell - or whose present cells all carry zero weight
   (``weight_coverage == 0``) - has total ``NaN`` and rank ``None`` (unranked, listed last).
+* The *range* of a total runs from every missing cell at the worst end of the scale to every
+  missing cell at the best end, full weights: ``[100 * sum_{j present} w_j u_aj,
+  that + 100 * (1 - weight_coverage_a)]``; it holds the total under every policy.
+* :func:`outranks_without_beating` lists the pairs in which an incomplete option ranks above
+  another it does not beat on the criteria both were scored on.
 
-The same policy applies per sample in SMAA and in sensitivity analysis (where it makes the
-total a linear-fractional function of the varied weight). TOPSIS is the exception: it needs
-a complete row, so options with any missing cell get closeness ``NaN`` and are left out of
-the normalisation and ideal points (see :func:`topsis`).
+The same policy applies per sample in SMAA, and to weight sensitivity through
+:func:`policy_utilities` (under skip the sensitivity's total is a linear-fractional function
+of the varied weight). TOPSIS is the exception: it needs a complete row, so options with any
+missing cell get closeness ``NaN`` and are left out of the normalisation and ideal points
+(see :func:`topsis`).
 
 Ties
 ----
@@ -96,6 +115,15 @@ from app.domain.analysis.ideal_point import (
     methods_agree,
     topsis,
 )
+from app.domain.analysis.missing import (
+    coverage_text,
+    fill_utility,
+    missing_report,
+    outranks_without_beating,
+    policy_utilities,
+    range_text,
+    range_texts,
+)
 from app.domain.analysis.sampling import (
     SCORE_MODELS,
     ScoreModel,
@@ -104,6 +132,7 @@ from app.domain.analysis.sampling import (
     sample_weights,
 )
 from app.domain.analysis.weight_sensitivity import CriterionSensitivity, sensitivity, weights_at
+from app.domain.vocabulary import MissingPolicy
 
 __all__ = [
     "BENEFIT",
@@ -117,6 +146,7 @@ __all__ = [
     "Evaluation",
     "LeaveOneOut",
     "MethodComparison",
+    "MissingPolicy",
     "OwnRanking",
     "Scale",
     "ScoreModel",
@@ -124,13 +154,20 @@ __all__ = [
     "cell_stats",
     "compare_methods",
     "convergence",
+    "coverage_text",
     "evaluate",
+    "fill_utility",
     "kendalls_w",
     "leave_one_out",
     "methods_agree",
     "midranks",
+    "missing_report",
     "normalise_weights",
+    "outranks_without_beating",
     "own_rankings",
+    "policy_utilities",
+    "range_text",
+    "range_texts",
     "rank",
     "ranking_agreement",
     "run_smaa",

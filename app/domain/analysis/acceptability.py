@@ -15,6 +15,8 @@ from app.domain.analysis.core import (
     IntArray,
     _ratio_total,
 )
+from app.domain.analysis.missing import fill_utility, policy_totals
+from app.domain.vocabulary import MissingPolicy
 
 # Default upper bound on elements of the per-chunk work arrays in SMAA (~16 MB of float64).
 _SMAA_CHUNK_ELEMENTS = 2_000_000
@@ -78,11 +80,12 @@ def _normalise_rows(w: FloatArray) -> FloatArray:
     return out
 
 
-def _batch_totals(u: FloatArray, w: FloatArray) -> FloatArray:
+def _batch_totals(u: FloatArray, w: FloatArray, fill: float | None = None) -> FloatArray:
     """Totals for ``u`` (s, options, criteria) and normalised ``w`` (s, criteria) -> (s, options).
 
     One product for every option; only the (sample, option) pairs with a missing cell, where
-    the product is NaN, are redone under the missing-cell policy.
+    the product is NaN, are redone under the missing-score policy (``fill``: the utility a
+    missing cell counts as, None to skip it and rescale the weights).
     """
     num = np.einsum("soc,sc->so", u, w)
     tot = _ratio_total(num, np.broadcast_to(w.sum(axis=1)[:, None], num.shape))
@@ -93,7 +96,8 @@ def _batch_totals(u: FloatArray, w: FloatArray) -> FloatArray:
         present = ~np.isnan(ug)
         part_num = (np.where(present, ug, 0.0) * wg).sum(axis=1)
         part_den = (present * wg).sum(axis=1)
-        tot[r, o] = _ratio_total(part_num, part_den)
+        unscored = (~present * wg).sum(axis=1)
+        tot[r, o] = policy_totals(part_num, part_den, unscored, fill)
     return tot
 
 
@@ -123,13 +127,16 @@ def smaa(
     weights: ArrayLike,
     tol: float = RANK_TOL,
     chunk_elements: int = _SMAA_CHUNK_ELEMENTS,
+    *,
+    missing: MissingPolicy | str = MissingPolicy.SKIP,
 ) -> SmaaResult:
     """SMAA-2 rank acceptabilities, central weights and confidence factors.
 
     ``utilities``: (samples, options, criteria), NaN = missing (a (options, criteria) array is
     used for every sample). ``weights``: (samples, criteria), each row normalised here (an
     all-zero row means equal weights; a single row is used for every sample). Per sample ``s``
-    the total is the missing-cell weighted mean of :func:`totals`, and::
+    the total follows the missing-score policy ``missing`` (as in :func:`evaluate`, with the
+    sample's weights), and::
 
         b^r_i = (1/S) sum_s share_s(i has rank r)               (rank acceptability)
         wc_i  = sum_s f_si w_s / sum_s f_si,  f_si = share_s(i has rank 1)   (central weights)
@@ -157,6 +164,7 @@ def smaa(
     if np.isinf(u).any():
         raise ValueError("utilities must be finite or NaN")
     w = _normalise_rows(w)
+    fill = fill_utility(missing)
     if n_opt == 0 or n_s == 0:
         empty = np.zeros((n_opt, n_opt))
         nan_o = np.full(n_opt, np.nan)
@@ -188,7 +196,7 @@ def smaa(
             uc = np.broadcast_to(uc, (hi - lo, n_opt, n_crit))
         if wc.shape[0] != hi - lo:
             wc = np.broadcast_to(wc, (hi - lo, n_crit))
-        tot = _batch_totals(uc, wc)
+        tot = _batch_totals(uc, wc, fill)
         order, start, end = _tie_groups(tot, tol)
         share = (1.0 / (end - start + 1)).ravel()
         base = order * width
@@ -215,7 +223,7 @@ def smaa(
     confidence_se = np.full(n_opt, np.nan)
     idx = np.flatnonzero(has_central)
     if idx.size:
-        hits, hits_sq = _confidence_hits(u, central[idx], idx, tol, chunk)
+        hits, hits_sq = _confidence_hits(u, central[idx], idx, tol, chunk, fill)
         n_u = u.shape[0]
         confidence[idx] = hits / n_u
         confidence_se[idx] = standard_error(confidence[idx], hits_sq / n_u, n_u)
@@ -225,10 +233,16 @@ def smaa(
 
 
 def _first_shares(
-    uc: FloatArray, wc_t: FloatArray, idx: IntArray, tol: float, complete: bool
+    uc: FloatArray,
+    wc_t: FloatArray,
+    idx: IntArray,
+    tol: float,
+    complete: bool,
+    fill: float | None = None,
 ) -> FloatArray:
     """(samples, I): option ``idx[k]``'s share of first place under weights ``wc_t[:, k]``;
-    ``complete`` says that ``uc`` has no missing cell."""
+    ``complete`` says that ``uc`` has no missing cell, ``fill`` is the missing-score policy's
+    utility for a missing cell (None: skipped, weights rescaled)."""
     tol_k: FloatArray | float = tol
     if complete:
         # Complete rows: every denominator is sum(central weights), so the totals are one
@@ -239,7 +253,8 @@ def _first_shares(
         present = ~np.isnan(uc)
         num = np.where(present, uc, 0.0) @ wc_t
         den = present.astype(float) @ wc_t
-        tot = _ratio_total(num, den)
+        unscored = (~present).astype(float) @ wc_t
+        tot = policy_totals(num, den, unscored, fill)
         key = np.where(np.isnan(tot), -np.inf, tot)
     best = key.max(axis=1)  # (s, I)
     own = key[:, idx, np.arange(idx.size)]  # option idx[k] under weights central[k]
@@ -255,7 +270,12 @@ def _first_shares(
 
 
 def _confidence_hits(
-    u: FloatArray, central: FloatArray, idx: IntArray, tol: float, chunk: int
+    u: FloatArray,
+    central: FloatArray,
+    idx: IntArray,
+    tol: float,
+    chunk: int,
+    fill: float | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """Sum over utility samples of option ``idx[k]``'s share of first place under weights
     ``central[k]`` (and the sum of the squared shares): one matrix product per block scores
@@ -270,7 +290,7 @@ def _confidence_hits(
         parts = [(uc, True)] if not gaps.any() else [(uc[~gaps], True), (uc[gaps], False)]
         for part, complete in parts:
             if part.shape[0]:
-                share = _first_shares(part, wc_t, idx, tol, complete)
+                share = _first_shares(part, wc_t, idx, tol, complete, fill)
                 hits += share.sum(axis=0)
                 hits_sq += (share * share).sum(axis=0)
     return hits, hits_sq

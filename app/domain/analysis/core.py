@@ -14,6 +14,15 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from app.domain.analysis.missing import (
+    fill_utility,
+    missing_policy,
+    outranks_without_beating,
+    policy_totals,
+    total_range,
+)
+from app.domain.vocabulary import MissingPolicy
+
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
@@ -265,12 +274,24 @@ class Evaluation:
     * ``stats``: :class:`CellStats` of the analysts' scores.
     * ``utilities`` (options x criteria): utilities of the group values (NaN = missing).
     * ``weights`` (criteria): normalised weights.
-    * ``totals`` (options): 0-100, NaN when unranked; ``ranks``: competition ranks / None.
+    * ``totals`` (options): 0-100 under ``missing`` (the missing-score policy), NaN when
+      unranked; ``ranks``: competition ranks / None.
     * ``completeness`` (options): present criteria / all criteria.
-    * ``weight_coverage`` (options): ``sum_{j present} w_j``.
-    * ``contributions`` (options x criteria): ``100 w_j u_aj / sum_{k present} w_k``, the points
-      criterion ``j`` adds to option ``a``'s total; NaN for missing cells and for unranked
-      options, so ``np.nansum(contributions, axis=1) == totals`` for ranked options.
+    * ``weight_coverage`` (options): ``sum_{j present} w_j``, the share of the weight the total
+      rests on actual scores, whatever the policy.
+    * ``contributions`` (options x criteria): the points criterion ``j`` adds to option ``a``'s
+      total, so ``np.nansum(contributions, axis=1) == totals`` for ranked options. Under skip
+      ``100 w_j u_aj / sum_{k present} w_k`` and NaN for a missing cell; under midpoint and
+      worst ``100 w_j u_aj``, a missing cell adding ``100 w_j`` times the policy's utility
+      (0.5 or 0). NaN throughout for unranked options.
+    * ``total_low``/``total_high`` (options): the range the total could take once the missing
+      cells are scored, each anywhere on the scale at full weight (see
+      :mod:`app.domain.analysis.missing`); equal to the total for a complete option, NaN when
+      unranked.
+    * ``outranks_without_beating``: pairs ``(a, b)`` in which incomplete option ``a`` ranks
+      above ``b`` without beating it on the criteria both were scored on
+      (:func:`app.domain.analysis.missing.outranks_without_beating`).
+    * ``missing``: the missing-score policy the totals follow.
     """
 
     stats: CellStats
@@ -281,11 +302,24 @@ class Evaluation:
     completeness: FloatArray
     weight_coverage: FloatArray
     contributions: FloatArray
+    total_low: FloatArray
+    total_high: FloatArray
+    outranks_without_beating: list[tuple[int, int]]
+    missing: MissingPolicy = MissingPolicy.SKIP
 
     @property
     def top(self) -> tuple[int, ...]:
         """Indices of the options ranked first."""
         return tuple(i for i, r in enumerate(self.ranks) if r == 1)
+
+    @property
+    def incomplete(self) -> tuple[int, ...]:
+        """Indices of the ranked options whose range is wider than their total."""
+        return tuple(
+            i
+            for i, r in enumerate(self.ranks)
+            if r is not None and self.total_high[i] > self.total_low[i]
+        )
 
 
 def evaluate(
@@ -294,16 +328,22 @@ def evaluate(
     directions: Sequence[str],
     scale: Scale,
     method: Literal["mean", "median"] = "mean",
+    missing: MissingPolicy | str = MissingPolicy.SKIP,
 ) -> Evaluation:
-    """Group values -> utilities -> totals, ranks, coverage and per-criterion contributions.
+    """Group values -> utilities -> totals, ranks, coverage, contributions and ranges.
 
-    See the module docstring for the missing-cell policy; formulas::
+    ``missing`` is the missing-score policy (see the package docstring); formulas::
 
         value_aj        = mean (or median) of the present analyst scores of cell (a, j)
         u_aj            = utility of value_aj on the scale (cost criteria inverted)
-        total_a         = 100 * sum_{j present} w_j u_aj / sum_{j present} w_j
-        contribution_aj = 100 * w_j u_aj / sum_{k present} w_k
+        skip:     total_a = 100 * sum_{j present} w_j u_aj / sum_{j present} w_j
+        midpoint: total_a = 100 * (sum_{j present} w_j u_aj + 0.5 * sum_{j missing} w_j)
+        worst:    total_a = 100 * sum_{j present} w_j u_aj
+        skip: contribution_aj = 100 * w_j u_aj / sum_{k present} w_k
+        else: contribution_aj = 100 * w_j (u_aj, or the policy's utility where missing)
     """
+    policy = missing_policy(missing)
+    fill = fill_utility(policy)
     x = _as_scores(scores)
     n_criteria = x.shape[2]
     w = normalise_weights(weights)
@@ -311,21 +351,30 @@ def evaluate(
     stats = cell_stats(x, scale, method)
     u = utilities(stats.value, scale, directions)
     num, den = _weighted_parts(u, w)
-    tot = _ratio_total(num, den)
     present = ~np.isnan(u)
+    unscored = (~present).astype(float) @ w
+    tot = policy_totals(num, den, unscored, fill)
     ok = den > 0
     with np.errstate(invalid="ignore", divide="ignore"):
-        contrib = np.where(
-            present & ok[:, None], 100.0 * u * w / np.where(ok, den, 1.0)[:, None], np.nan
-        )
+        if fill is None:
+            points = 100.0 * u * w / np.where(ok, den, 1.0)[:, None]
+        else:
+            points = 100.0 * np.where(present, u, fill) * w / (den + unscored)[:, None]
+    contrib = np.where(ok[:, None] & (present | (fill is not None)), points, np.nan)
     completeness = present.sum(axis=1) / n_criteria
+    ranks = rank(tot)
+    low, high = total_range(num, den, unscored, tot)
     return Evaluation(
         stats=stats,
         utilities=u,
         weights=w,
         totals=tot,
-        ranks=rank(tot),
+        ranks=ranks,
         completeness=completeness.astype(float),
         weight_coverage=den,
         contributions=contrib,
+        total_low=low,
+        total_high=high,
+        outranks_without_beating=outranks_without_beating(u, w, ranks, RANK_TOL),
+        missing=policy,
     )

@@ -47,6 +47,7 @@ from app.domain.analysis.core import (
     cell_stats,
     evaluate,
 )
+from app.domain.vocabulary import MissingPolicy
 
 TIE_TOL = 1e-9
 """Ranks closer than this are the same rank."""
@@ -136,14 +137,20 @@ class OwnRanking:
 
 
 def own_rankings(
-    scores: ArrayLike, weights: ArrayLike, directions: Sequence[str], scale: Scale
+    scores: ArrayLike,
+    weights: ArrayLike,
+    directions: Sequence[str],
+    scale: Scale,
+    *,
+    missing: MissingPolicy | str = MissingPolicy.SKIP,
 ) -> list[OwnRanking]:
     """Each analyst's ranking: :func:`evaluate` on that analyst's slice alone, with the
-    decision's weights (the group value of one score is the score, mean or median alike)."""
+    decision's weights and missing-score policy (the group value of one score is the score,
+    mean or median alike)."""
     x = _as_scores(scores)
     out = []
     for k in range(x.shape[0]):
-        evaluation = evaluate(x[k : k + 1], weights, directions, scale)
+        evaluation = evaluate(x[k : k + 1], weights, directions, scale, missing=missing)
         out.append(OwnRanking(totals=evaluation.totals, ranks=evaluation.ranks))
     return out
 
@@ -192,19 +199,21 @@ def leave_one_out(
     directions: Sequence[str],
     scale: Scale,
     method: Literal["mean", "median"] = "mean",
+    *,
+    missing: MissingPolicy | str = MissingPolicy.SKIP,
 ) -> list[LeaveOneOut]:
     """For each analyst with at least one score, the top option(s) of the group without
-    them (same weights, same aggregation). Empty when fewer than two analysts have scored:
-    leaving the only one out says nothing about influence."""
+    them (same weights, same aggregation, same missing-score policy). Empty when fewer than
+    two analysts have scored: leaving the only one out says nothing about influence."""
     x = _as_scores(scores)
     scored = [k for k in range(x.shape[0]) if not np.isnan(x[k]).all()]
     if len(scored) < 2:
         return []
-    everyone = evaluate(x, weights, directions, scale, method).top
+    everyone = evaluate(x, weights, directions, scale, method, missing).top
     out = []
     for k in scored:
         rest = np.delete(x, k, axis=0)
-        top = evaluate(rest, weights, directions, scale, method).top
+        top = evaluate(rest, weights, directions, scale, method, missing).top
         out.append(LeaveOneOut(analyst=k, top=top, changes_top=top != everyone))
     return out
 

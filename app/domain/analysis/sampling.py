@@ -39,6 +39,7 @@ from app.domain.analysis.core import (
     normalise_weights,
     utilities,
 )
+from app.domain.vocabulary import MissingPolicy
 
 ScoreModel = Literal["panel", "analyst", "cell"]
 SCORE_MODELS: tuple[ScoreModel, ...] = ("panel", "analyst", "cell")
@@ -273,14 +274,16 @@ def run_smaa(
     *,
     score_model: ScoreModel = "panel",
     method: Literal["mean", "median"] = "mean",
+    missing: MissingPolicy | str = MissingPolicy.SKIP,
 ) -> SmaaResult:
     """Sample weights and utilities with ``np.random.default_rng(seed)`` and run :func:`smaa`.
 
     ``band is None``: weights uniform on the simplex (classic SMAA-2, ``weights`` only checked);
     otherwise uniform within the band around ``weights`` (:func:`sample_weights`; ``band = 0``
     keeps them fixed). Scores follow ``score_model`` aggregated with ``method``
-    (:func:`sample_utilities`). Weights are drawn before utilities, so a given seed reproduces
-    the result exactly.
+    (:func:`sample_utilities`). Every sample's totals follow the missing-score policy
+    ``missing``, as :func:`evaluate` does. Weights are drawn before utilities, so a given seed
+    reproduces the result exactly (whatever the policy: it changes no draw).
     """
     x = _as_scores(scores)
     n_crit = x.shape[2]
@@ -292,4 +295,4 @@ def run_smaa(
     else:
         ws = sample_weights(rng, samples, n_crit, base=w, band=band)
     us = sample_utilities(rng, samples, x, scale, directions, model=score_model, method=method)
-    return smaa(us, ws)
+    return smaa(us, ws, missing=missing)

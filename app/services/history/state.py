@@ -297,7 +297,10 @@ def load_state(*, session: Session, decision_id: int, revision: int) -> Decision
 def _decision_from(state: DecisionState, live: Decision) -> Decision:
     """The decision's settings as they stood (each revision records ``DecisionSettings``)."""
     settings = DecisionSettings.model_validate(
-        DecisionSettings.model_validate(live).model_dump() | {"current_round": 1} | state.decision
+        DecisionSettings.model_validate(live).model_dump()
+        # Revisions written before the missing-score policy existed: it was "skip".
+        | {"current_round": 1, "missing_policy": "skip"}
+        | state.decision
     )
     return Decision(id=state.decision_id, created_by=state.created_by, **settings.model_dump())
 

@@ -31,6 +31,7 @@ SETTING_LABELS = {
     "status": "status",
     "scoring_mode": "scoring mode",
     "aggregation": "group value",
+    "missing_policy": "missing scores",
     "name_analysts_in_memo": "analysts named in memos",
     "scale_min": "scale minimum",
     "scale_max": "scale maximum",

@@ -95,7 +95,21 @@ def memo_view(snapshot: dict[str, Any]) -> dict[str, Any]:
             r["total"] is not None and r["completeness"] is not None and r["completeness"] < 1
             for r in rows
         ),
+        **missing_view(snapshot.get("missing")),
     }
+
+
+def missing_view(missing: dict[str, Any] | None) -> dict[str, Any]:
+    """The missing-score policy's part of the memo: ``missing`` (the snapshot's account, None
+    for memos issued before it existed), ``incomplete`` (the ids of options whose totals could
+    still move) and ``missing_rows`` (every ranked option, in rank order)."""
+    if not missing:
+        return {"missing": None, "incomplete": set(), "missing_rows": []}
+    rows = sorted(
+        (o for o in missing["options"] if o["rank"] is not None),
+        key=lambda o: (o["rank"], o["title"]),
+    )
+    return {"missing": missing, "incomplete": set(missing["incomplete"]), "missing_rows": rows}
 
 
 def _chart_figures(

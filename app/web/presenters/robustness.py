@@ -82,8 +82,9 @@ def stamp_text(r: Robustness) -> str:
     s = r.settings
     band = "any weighting" if s.band is None else f"band ± {_fixed(s.band, 2)} points"
     return (
-        f"Cells combined by the {r.method}; weights: {band}; scores: {s.score_model} model; "
-        f"{s.samples:,} samples; seed {s.seed}; Options Matrix {r.app_version}."
+        f"Cells combined by the {r.method}; missing scores: {r.missing_policy}; weights: {band}; "
+        f"scores: {s.score_model} model; {s.samples:,} samples; seed {s.seed}; "
+        f"Options Matrix {r.app_version}."
     )
 
 

@@ -218,7 +218,8 @@ def _share(value: float | None) -> float | None:
 
 def analysis_json(r: Robustness) -> dict[str, Any]:
     """The robustness figures as JSON-ready data (probabilities and weights 0-1, rounded to
-    six places), each Monte-Carlo figure with its standard error and the models behind it."""
+    six places), each Monte-Carlo figure with its standard error and the models behind it,
+    and the decision's missing-score policy with what it says of each option."""
     s = r.settings
     words = robustness_presenter
     return {
@@ -226,8 +227,12 @@ def analysis_json(r: Robustness) -> dict[str, Any]:
         "round": r.round_number,
         "group_visible": True,
         "method": r.method,
+        "missing_policy": r.missing_policy,
         "ready": r.ready,
         "note": r.note,
+        # Per option: weight coverage, the range its total could take, and the options that
+        # rank above another only through missing scores (None until there are totals).
+        "missing": r.missing,
         "settings": {
             "samples": s.samples,
             "band_percentage_points": s.band,

@@ -61,7 +61,9 @@ def load_decision(decision_id: int, action: Action = Action.VIEW) -> Access:
     if role is None or decision is None:
         raise NotFound("That decision does not exist or you are not a member of it.")
     g.decision = decision  # lets an error page inside this decision keep its navigation
-    if action is not Action.EDIT_OPTION:  # whether the analyst wrote it is checked with it
+    # Whether an analyst wrote the option is checked with the option; a role that may not
+    # edit even its own options is refused here, before the option or the status counts.
+    if action is not Action.EDIT_OPTION or not policy.allows(role, action, is_author=True):
         policy.require(Actor(user.id, role), action)
     if request.method not in SAFE_METHODS:
         policy.require_open(decision.status, action)

@@ -7,6 +7,7 @@ PostgreSQL uses a normal pool built in each worker process (so no gunicorn ``--p
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from flask import Flask, current_app
@@ -22,7 +23,11 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    # A request may hold up to three connections at once (its own, a read-only snapshot and
+    # the shared cache's), and every gunicorn thread may be in one: a pool smaller than that
+    # opens and closes connections all the time, and PostgreSQL forks a process for each.
+    size = int(os.environ.get("DATABASE_POOL_SIZE") or 12)
+    return create_engine(url, pool_pre_ping=True, pool_size=size, max_overflow=4)
 
 
 def _configure_sqlite(engine: Engine) -> None:

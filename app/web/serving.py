@@ -11,7 +11,7 @@ Environment (every value optional):
 
 - ``HOST`` / ``PORT``: where to listen (``127.0.0.1:5000``).
 - ``WORKERS``: processes; default 2 per CPU core, at least 2 and at most 8. Each worker holds its
-  own connection pool (up to 10 PostgreSQL connections) and its own memo renderer.
+  own connection pool (up to 16 PostgreSQL connections) and its own memo renderer.
 - ``THREADS``: threads per worker (default 4): a thread waiting on the database or a memo
   render does not hold up the worker's other requests.
 - ``FORWARDED_ALLOW_IPS``: comma-separated addresses of the reverse proxies whose

@@ -15,7 +15,7 @@ from markupsafe import Markup, escape
 
 from app.adapters.markdown import render_markdown
 from app.domain.analysis import coverage_text, range_text
-from app.domain.labels import outranks_sentence
+from app.domain.labels import missing_policy_sentence, outranks_sentence
 from app.domain.vocabulary import (
     DecisionStatus,
     Direction,
@@ -104,6 +104,7 @@ def register(env: Environment, *, links: bool = True) -> None:
         Direction=Direction,
         MissingPolicy=MissingPolicy,
         outranks_sentence=outranks_sentence,
+        missing_policy_sentence=missing_policy_sentence,
     )
     env.filters.update(
         coverage=coverage_text,

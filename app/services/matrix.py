@@ -34,23 +34,14 @@ from app.domain.labels import analyst_letter
 from app.domain.visibility import group_visible
 from app.services.criteria import list_criteria
 from app.services.decisions import list_members
-from app.services.group_view import GroupView, Method, compute_group, layout_key
+from app.services.group_view import GroupView, Method, ScoreFigures, compute_group, layout_key
 from app.services.options import list_options
 
 
-class ScoreLike(Protocol):
-    """What the matrix reads of a score: a stored ``Score`` row or a reconstructed one."""
+class ScoreLike(ScoreFigures, Protocol):
+    """What the matrix reads of a score (its figures and rationale): a stored ``Score`` row,
+    a viewer's own score or one rebuilt from revisions."""
 
-    @property
-    def option_id(self) -> int: ...
-    @property
-    def criterion_id(self) -> int: ...
-    @property
-    def analyst_id(self) -> int: ...
-    @property
-    def value(self) -> float | None: ...
-    @property
-    def not_applicable(self) -> bool: ...
     @property
     def rationale(self) -> str: ...
 

@@ -47,7 +47,8 @@ class World:
 
 
 def make_world(session: Session, *, scale: tuple[int, int] = (1, 5)) -> World:
-    """facilitator, analyst-a, analyst-b, observer, outsider (not a member); 2 options; 2 criteria."""
+    """facilitator, analyst-a, analyst-b, observer, outsider (not a member); 2 options; 2 criteria;
+    scoring started (open)."""
     users = {
         "facilitator": make_user(session, "facilitator", admin=True),
         "analyst-a": make_user(session, "analyst-a"),
@@ -98,4 +99,7 @@ def make_world(session: Session, *, scale: tuple[int, int] = (1, 5)) -> World:
             data={"name": name, "direction": direction, "weight": weight},
         )
         world.criteria.append(criterion.id)
+    decision_service.start_scoring(
+        session=session, decision=decision, actor_id=users["facilitator"].id
+    )
     return world

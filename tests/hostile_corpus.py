@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session
 
-from app.db.models import Decision, User
+from app.db.models import User
 from app.services import criteria as criteria_service
 from app.services import decisions as decision_service
 from app.services import options as option_service
@@ -248,8 +248,9 @@ def seed_decision(
             },
         )
         seeded.criteria.append(criterion.id)
-    stored = session.get(Decision, decision.id)
-    assert stored is not None
+    stored = decision_service.start_scoring(
+        session=session, decision=decision, actor_id=facilitator.id
+    )
     for option_id in seeded.options[:3]:
         for criterion_id in seeded.criteria:
             for analyst, value, rationale in zip(analysts, ("1", "5"), RATIONALES, strict=True):

@@ -440,3 +440,20 @@ class LoginThrottle(SQLModel, table=True):
     key: str = Field(sa_column=Column(String(255), primary_key=True))
     hits: int = Field(sa_column=Column(Integer, nullable=False))
     expires_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class PasswordLink(SQLModel, table=True):
+    """A one-time link that lets a person set their password (a new account's first one).
+    Only the SHA-256 of the link's secret is stored; the link works once (``used_at``) and
+    until ``expires_at``. ``email`` is where the link may be sent, if anywhere."""
+
+    __tablename__ = "password_link"
+
+    id: int = Field(default=None, primary_key=True)
+    user_id: int = _fk("user_account.id", ondelete="CASCADE", index=True)
+    token_hash: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    email: str | None = Field(default=None, sa_column=Column(String(254), nullable=True))
+    created_by_id: int | None = _fk("user_account.id", nullable=True)
+    created_at: datetime = _ts()
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    used_at: datetime | None = _ts(nullable=True)

@@ -7,8 +7,9 @@ criteria, rounds, "done" marks, scores, every revision, every issued memo with i
 in base64) plus its change numbers, and the whole audit log. It is read in one transaction,
 so it is one consistent state of the database even while people work.
 
-Not in the file: the computed group views (``group_view_cache``, rebuilt on demand) and the
-failed-login counters (``login_throttle``, which expire within the hour).
+Not in the file: the computed group views (``group_view_cache``, rebuilt on demand), the
+failed-login counters (``login_throttle``, which expire within the hour) and the one-time
+set-password links (``password_link``: short-lived secrets; an administrator makes new ones).
 
 A restore loads the file into an EMPTY, migrated database: one that holds any user, decision
 or audit event is refused before anything is written. Every decision's rows are checked as

@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlmodel import Session, SQLModel, col
 
 from app.db.models import (
+    Criterion,
     Decision,
     DecisionCreate,
     DecisionSettings,
     DecisionStatus,
     Member,
+    Option,
     Role,
     Round,
     User,
 )
 from app.db.schemas import parse
-from app.domain.errors import InvalidInput
+from app.domain.errors import InvalidInput, ServiceError
 from app.domain.policy import Action, require_admin
+from app.domain.vocabulary import OptionStatus, ScoringMode
 from app.services import audit, revisions
 from app.services.permissions import authorize, lock_decision
 
@@ -67,6 +71,9 @@ def create_decision(*, session: Session, actor: User, data: dict[str, Any]) -> D
     valid, errors = parse(DecisionCreate, data)
     if not errors and valid.scale_max <= valid.scale_min:
         errors = {"scale_max": "Scale maximum must be greater than the scale minimum."}
+    mode = str(data.get("scoring_mode") or ScoringMode.OPEN.value)
+    if not errors and mode not in {m.value for m in ScoringMode}:
+        errors = {"scoring_mode": "Scoring must be open or blind."}
     if errors:
         raise InvalidInput(errors)
     decision = Decision(
@@ -76,7 +83,10 @@ def create_decision(*, session: Session, actor: User, data: dict[str, Any]) -> D
         scale_min=valid.scale_min,
         scale_max=valid.scale_max,
         classification=valid.classification.upper(),
-        status=DecisionStatus.SCORING.value,
+        # A new decision is a draft: nobody scores until the facilitator starts scoring, so
+        # blind mode is chosen here, before any analyst could see another's scores.
+        status=DecisionStatus.DRAFT.value,
+        scoring_mode=mode,
         created_by=actor.id,
     )
     session.add(decision)
@@ -101,6 +111,102 @@ def create_decision(*, session: Session, actor: User, data: dict[str, Any]) -> D
         details={"member": actor.username, "role_before": None, "role": Role.FACILITATOR.value},
     )
     return decision
+
+
+@dataclass(frozen=True)
+class SetupStep:
+    """One item of a draft decision's set-up checklist."""
+
+    key: str  # question, options, criteria, analysts, mode
+    label: str
+    done: bool
+    detail: str
+
+
+def setup_checklist(*, session: Session, decision: Decision) -> list[SetupStep]:
+    """What a draft decision needs before scoring starts, each step done or not."""
+    options = session.scalar(
+        select(func.count())
+        .select_from(Option)
+        .where(
+            col(Option.decision_id) == decision.id,
+            col(Option.status) == OptionStatus.ACTIVE.value,
+        )
+    )
+    weights = [
+        w
+        for (w,) in session.execute(
+            select(col(Criterion.weight)).where(col(Criterion.decision_id) == decision.id)
+        ).all()
+    ]
+    weighted = sum(1 for w in weights if w > 0)
+    analysts = session.scalar(
+        select(func.count())
+        .select_from(Member)
+        .where(col(Member.decision_id) == decision.id, col(Member.role) == Role.ANALYST.value)
+    )
+    options, analysts = options or 0, analysts or 0
+    blind = decision.scoring_mode == ScoringMode.BLIND.value
+    return [
+        SetupStep(
+            "question",
+            "State the question",
+            bool(decision.question.strip()),
+            "stated" if decision.question.strip() else "no question yet",
+        ),
+        SetupStep(
+            "options",
+            "Add at least two options",
+            options >= 2,
+            f"{options} option{'' if options == 1 else 's'}",
+        ),
+        SetupStep(
+            "criteria",
+            "Add criteria with weights",
+            weighted >= 1,
+            f"{weighted} weighted criteri{'on' if weighted == 1 else 'a'}"
+            + (f", {len(weights) - weighted} at weight 0" if len(weights) > weighted else ""),
+        ),
+        SetupStep(
+            "analysts",
+            "Add analysts",
+            analysts >= 1,
+            f"{analysts} analyst{'' if analysts == 1 else 's'}",
+        ),
+        SetupStep(
+            "mode",
+            "Choose open or blind scoring",
+            True,
+            "blind until the facilitator reveals each round" if blind else "open",
+        ),
+    ]
+
+
+def start_scoring(*, session: Session, decision: Decision, actor_id: int) -> Decision:
+    """Move a draft decision to scoring once its set-up checklist is complete.
+
+    Refused with 409 when scoring has already started, 422 naming what is missing otherwise."""
+    from app.services.scores import update_settings  # local: the scoring service imports us
+
+    decision = lock_decision(session, decision)
+    authorize(session=session, decision=decision, user_id=actor_id, action=Action.CHANGE_SETTINGS)
+    if decision.status != DecisionStatus.DRAFT.value:
+        raise ServiceError(
+            f"Scoring cannot start: the decision is already {decision.status}.", status=409
+        )
+    missing = [
+        s.label.lower() for s in setup_checklist(session=session, decision=decision) if not s.done
+    ]
+    if missing:
+        raise InvalidInput(
+            {"status": "Scoring cannot start yet. Still to do: " + "; ".join(missing) + "."}
+        )
+    return update_settings(
+        session=session,
+        decision=decision,
+        actor_id=actor_id,
+        data={"status": DecisionStatus.SCORING.value},
+    )
 
 
 def update_decision(

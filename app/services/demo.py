@@ -418,6 +418,9 @@ def seed(*, session: Session, reset_passwords: bool = False) -> SeedResult:
             },
         )
         criterion_ids[key] = criterion.id
+    decision = decision_service.start_scoring(
+        session=session, decision=decision, actor_id=facilitator.id
+    )
     round_one = session.exec(
         select(Round).where(col(Round.decision_id) == decision.id, col(Round.number) == 1)
     ).one()

@@ -7,14 +7,20 @@ Account creation, password changes, logins and logouts are recorded in the audit
 
 from __future__ import annotations
 
+import csv
+import hashlib
 import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import cache
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from app.adapters.passwords import hash_password, needs_rehash, verify_password
-from app.db.models import User
-from app.domain.errors import InvalidInput, NotFound
+from app.db.models import PasswordLink, User
+from app.domain.errors import Forbidden, InvalidInput, NotFound
 from app.services import audit
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -134,6 +140,40 @@ def set_password(*, session: Session, username: str, password: str, via: str | N
     return user
 
 
+PASSWORDS_DIFFER = "The two new passwords differ."
+WRONG_CURRENT = "That is not your current password."
+
+
+def change_own_password(
+    *, session: Session, user_id: int, current: str, new: str, repeated: str
+) -> User:
+    """The person changes their own password: ``current`` must be theirs and ``new`` typed
+    twice alike (``InvalidInput`` otherwise, nothing written). Every session of theirs ends;
+    the caller keeps the one the change was made from by storing the new session version."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    errors: dict[str, str] = {}
+    if not verify_password(user.password_hash, current):
+        errors["current"] = WRONG_CURRENT
+    if len(new) < MIN_PASSWORD_LENGTH:
+        errors["new"] = PASSWORD_TOO_SHORT
+    elif new != repeated:
+        errors["repeated"] = PASSWORDS_DIFFER
+    if errors:
+        raise InvalidInput(errors)
+    user.password_hash = hash_password(new)
+    revoke_sessions(session=session, user=user)
+    audit.record(
+        session=session,
+        kind=audit.Kind.PASSWORD_SET,
+        actor_id=user.id,
+        username=user.username,
+        details={"sessions_ended": True, "via": "own password form"},
+    )
+    return user
+
+
 def revoke_sessions(*, session: Session, user: User) -> None:
     """Log the user out of every session (each login records the version it was issued at)."""
     user.session_version += 1
@@ -143,3 +183,172 @@ def revoke_sessions(*, session: Session, user: User) -> None:
 @cache
 def _dummy_hash() -> str:
     return hash_password("not-a-real-password-for-timing")
+
+
+# --- Accounts an administrator creates in the browser, with one-time set-password links ---
+
+LINK_LIFETIME = timedelta(hours=72)
+MAX_PASTED_ACCOUNTS = 200
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s.]{1,63}$")
+# No argon2 hash looks like this, so no password matches it until the person sets one.
+NO_PASSWORD_YET = "!no-password-yet"
+LINK_UNUSABLE = "This link has expired or has been used. Ask an administrator for a new one."
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    """An account as an administrator typed or pasted it."""
+
+    username: str
+    display_name: str
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class IssuedLink:
+    """A new account and the secret of its one-time link (shown once, never stored)."""
+
+    username: str
+    display_name: str
+    email: str | None
+    token: str
+    expires_at: datetime
+
+
+def parse_accounts(text: str) -> list[NewAccount]:
+    """One account per line: ``username, name`` and optionally ``, email`` (CSV quoting
+    allowed; blank lines skipped). ``InvalidInput`` names the lines it cannot read."""
+    accounts: list[NewAccount] = []
+    errors: dict[str, str] = {}
+    lines = [line for line in text.splitlines() if line.strip()]
+    if len(lines) > MAX_PASTED_ACCOUNTS:
+        raise InvalidInput({"accounts": f"Paste at most {MAX_PASTED_ACCOUNTS} accounts at once."})
+    for number, row in enumerate(csv.reader(lines, skipinitialspace=True), start=1):
+        fields = [field.strip() for field in row]
+        if len(fields) not in (2, 3) or not fields[0] or not fields[1]:
+            errors[f"line {number}"] = (
+                f"Line {number}: write “username, name” or “username, name, email”."
+            )
+            continue
+        email = fields[2] if len(fields) == 3 and fields[2] else None
+        accounts.append(NewAccount(fields[0], fields[1], email))
+    if not accounts and not errors:
+        errors["accounts"] = "Write at least one account."
+    if errors:
+        raise InvalidInput(errors)
+    return accounts
+
+
+def create_accounts_with_links(
+    *, session: Session, actor: User, accounts: list[NewAccount], now: datetime
+) -> list[IssuedLink]:
+    """Create every account (none if any is refused: ``InvalidInput`` names each problem),
+    each with a one-time link to set its password, valid for ``LINK_LIFETIME`` from ``now``."""
+    if not actor.is_admin:
+        raise Forbidden("Only administrators may create accounts.")
+    errors: dict[str, str] = {}
+    seen: set[str] = set()
+    for account in accounts:
+        username = normalise_username(account.username)
+        if not USERNAME_RE.match(username):
+            errors[username or "username"] = (
+                f"“{account.username}”: a username is 2–64 characters: lower-case letters, "
+                "digits, dot, dash or underscore."
+            )
+        elif username in seen or find_user(session=session, username=username) is not None:
+            errors[username] = f"The username “{username}” is taken."
+        elif account.email is not None and not EMAIL_RE.match(account.email):
+            errors[username] = f"“{account.email}” is not an email address."
+        elif len(account.display_name.strip()) > 120:
+            errors[username] = f"{username}: a name is at most 120 characters."
+        seen.add(username)
+    if errors:
+        raise InvalidInput(errors)
+    issued: list[IssuedLink] = []
+    for account in accounts:
+        user = User(
+            username=normalise_username(account.username),
+            display_name=account.display_name.strip(),
+            password_hash=NO_PASSWORD_YET,
+        )
+        session.add(user)
+        session.flush()
+        audit.record(
+            session=session,
+            kind=audit.Kind.ACCOUNT_CREATED,
+            actor_id=actor.id,
+            username=user.username,
+            details={"admin": False, "via": "browser"},
+        )
+        issued.append(
+            _issue_link(session=session, actor=actor, user=user, email=account.email, now=now)
+        )
+    return issued
+
+
+def _issue_link(
+    *, session: Session, actor: User, user: User, email: str | None, now: datetime
+) -> IssuedLink:
+    token = secrets.token_urlsafe(32)
+    link = PasswordLink(
+        user_id=user.id,
+        token_hash=_token_hash(token),
+        email=email,
+        created_by_id=actor.id,
+        created_at=now,
+        expires_at=now + LINK_LIFETIME,
+    )
+    session.add(link)
+    session.flush()
+    return IssuedLink(user.username, user.display_name, email, token, link.expires_at)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def link_user(*, session: Session, token: str, now: datetime) -> User | None:
+    """The person a link is for, if it is unused and unexpired; else None."""
+    link = session.exec(
+        select(PasswordLink).where(col(PasswordLink.token_hash) == _token_hash(token))
+    ).first()
+    if link is None or link.used_at is not None or _aware(link.expires_at) <= now:
+        return None
+    return session.get(User, link.user_id)
+
+
+def set_password_from_link(
+    *, session: Session, token: str, new: str, repeated: str, now: datetime
+) -> User:
+    """Use a one-time link: set its person's password and end their sessions. The link is
+    spent by a conditional update, so of two simultaneous uses only one succeeds."""
+    user = link_user(session=session, token=token, now=now)
+    if user is None:
+        raise InvalidInput({"link": LINK_UNUSABLE})
+    if len(new) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput({"new": PASSWORD_TOO_SHORT})
+    if new != repeated:
+        raise InvalidInput({"repeated": PASSWORDS_DIFFER})
+    spent = session.exec(
+        update(PasswordLink)
+        .where(col(PasswordLink.token_hash) == _token_hash(token))
+        .where(col(PasswordLink.used_at).is_(None))
+        .values(used_at=now)
+    )
+    if spent.rowcount != 1:
+        raise InvalidInput({"link": LINK_UNUSABLE})
+    user.password_hash = hash_password(new)
+    revoke_sessions(session=session, user=user)
+    audit.record(
+        session=session,
+        kind=audit.Kind.PASSWORD_SET,
+        actor_id=user.id,
+        username=user.username,
+        details={"sessions_ended": True, "via": "set-password link"},
+    )
+    return user
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; they were stored in UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

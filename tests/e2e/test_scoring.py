@@ -26,7 +26,13 @@ def fresh_decision(page: Page, *, blind: bool) -> int:
     response = post(
         page,
         "/decisions",
-        {"title": f"E2E decision {uuid.uuid4().hex[:6]}", "scale_min": "1", "scale_max": "5"},
+        {
+            "title": f"E2E decision {uuid.uuid4().hex[:6]}",
+            "question": "What should we do?",
+            "scale_min": "1",
+            "scale_max": "5",
+            "scoring_mode": "blind" if blind else "open",
+        },
     )
     decision_id = int(re.search(r"/decisions/(\d+)", response.url).group(1))
     base = f"/decisions/{decision_id}"
@@ -37,8 +43,7 @@ def fresh_decision(page: Page, *, blind: bool) -> int:
         post(page, f"{base}/options", {"title": title})
     for name, direction in (("Acceptability", "benefit"), ("Escalation risk", "cost")):
         post(page, f"{base}/criteria", {"name": name, "direction": direction, "weight": "50"})
-    if blind:
-        post(page, f"{base}/settings", {"scoring_mode": "blind"})
+    post(page, f"{base}/start", {})
     return decision_id
 
 
@@ -96,9 +101,16 @@ def test_blind_mode_hides_until_reveal(page_as) -> None:  # type: ignore[no-unty
         fac.get_by_role("row", name=re.compile("Analyst A")).get_by_text("1 / 4")
     ).to_be_visible()
     expect(fac.locator(".group .gv")).to_have_count(0)
-    fac.once("dialog", lambda dialog: dialog.accept())  # "Reveal round 1? … cannot be undone."
+    asked: list[str] = []
+
+    def confirm(dialog) -> None:  # type: ignore[no-untyped-def]
+        asked.append(dialog.message)
+        dialog.accept()
+
+    fac.once("dialog", confirm)  # "Reveal round 1? 7 of 8 cells … cannot be undone."
     fac.get_by_role("button", name="Reveal round 1").click()
     expect(fac.locator(".group .gv").first).to_be_visible()
+    assert "7 of 8 cells are still unscored" in asked[0]
     # b's open page reloads itself on reveal and now shows the group value.
     expect(b.locator("#matrix-table .gv").first).to_have_text("4.0")
     expect(b.locator("#ranking")).to_contain_text("Intelligence sharing")

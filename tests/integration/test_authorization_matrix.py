@@ -121,9 +121,19 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("matrix.mark_done", "POST"): Route(V.MARK_DONE, 303, {"done": "1"}),
     ("memos.preview", "POST"): Route(V.ISSUE_MEMO, 200, MEMO_FORM),
     ("memos.issue", "POST"): Route(V.ISSUE_MEMO, 422, MEMO_FORM | {"subject": ""}),
+    # Decision A is already scoring: starting it again is a conflict.
+    ("decisions.start", "POST"): Route(V.CHANGE_SETTINGS, 409),
     ("matrix.settings", "POST"): Route(V.CHANGE_SETTINGS, 303, {"scoring_mode": "open"}),
     ("matrix.reveal", "POST"): Route(V.REVEAL_ROUND, 303),
     ("matrix.open_round", "POST"): Route(V.OPEN_ROUND, 303, {"round": "1"}),
+    ("auth.password", "GET"): Route(SIGNED_IN, 200),
+    ("auth.password", "POST"): Route(
+        SIGNED_IN, 422, {"current": "wrong", "new": "x", "repeated": "y"}
+    ),
+    ("people.index", "GET"): Route(ADMIN, 200),
+    ("people.create_one", "POST"): Route(ADMIN, 422, {"username": "", "name": ""}),
+    ("people.create_many", "POST"): Route(ADMIN, 422, {"accounts": ""}),
+    # Last: logging out ends the asker's session for every row after it.
     ("auth.logout", "POST"): Route(SIGNED_IN, 302),
 }
 # fmt: on

@@ -35,7 +35,7 @@ from tests.factories import PASSWORD, World
 
 pytestmark = pytest.mark.slow
 
-NOT_BACKED_UP = {"group_view_cache", "login_throttle"}
+NOT_BACKED_UP = {"group_view_cache", "login_throttle", "password_link"}
 MEMO_FORM = {
     "memorandum_for": "The Principal",
     "from_line": "Morgan Hale, options team",
@@ -106,6 +106,13 @@ def second_decision(app: Flask, world: World) -> int:
             decision_id=decision.id,
             actor_id=facilitator.id,
             data={"name": "Cost", "direction": "cost", "weight": 10},
+        )
+        # One option is enough here: scoring starts through the settings, past the checklist.
+        score_service.update_settings(
+            session=session,
+            decision=decision,
+            actor_id=facilitator.id,
+            data={"status": "scoring"},
         )
         score_service.save_score(
             session=session,

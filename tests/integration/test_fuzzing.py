@@ -49,7 +49,8 @@ DECISION_FIELDS = ("title", "question", "background", "classification", "scale_m
 FIELDS: dict[tuple[str, str], tuple[str, ...]] = {
     ("auth.login", "POST"): ("username", "password", "next"),
     ("auth.logout", "POST"): (),
-    ("decisions.create", "POST"): DECISION_FIELDS,
+    ("decisions.create", "POST"): (*DECISION_FIELDS, "scoring_mode"),
+    ("decisions.start", "POST"): (),
     ("decisions.edit", "POST"): (*DECISION_FIELDS, "name_analysts_in_memo"),
     ("decisions.set_member", "POST"): ("username", "role"),
     ("options.create", "POST"): ("title", "summary", "description"),
@@ -67,6 +68,9 @@ FIELDS: dict[tuple[str, str], tuple[str, ...]] = {
     ("matrix.open_round", "POST"): ("round",),
     ("memos.preview", "POST"): MEMO_FIELDS,
     ("memos.issue", "POST"): MEMO_FIELDS,
+    ("auth.password", "POST"): ("current", "new", "repeated"),
+    ("people.create_one", "POST"): ("username", "name", "email"),
+    ("people.create_many", "POST"): ("accounts",),
 }
 
 NUMBERS = [

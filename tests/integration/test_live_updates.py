@@ -91,6 +91,9 @@ def build_decision(
             direction = "cost" if j % 2 else "benefit"
             data = {"name": f"Criterion {j + 1}", "weight": 10 + j, "direction": direction}
             built.criteria.append(criteria_service.create_criterion(**by, data=data).id)
+        score_service.update_settings(
+            session=session, decision=decision, actor_id=facilitator.id, data={"status": "scoring"}
+        )
         if scored:
             round_ = session.scalars(select(Round).where(col(Round.decision_id) == decision.id))
             round_id, steps = round_.one().id, scale[1] - scale[0] + 1

@@ -20,7 +20,20 @@ def register_blueprints(app: Flask) -> None:
         matrix,
         memos,
         options,
+        people,
     )
 
-    for module in (auth, decisions, options, criteria, matrix, history, exports, memos, api, audit):
+    for module in (
+        auth,
+        decisions,
+        options,
+        criteria,
+        matrix,
+        history,
+        exports,
+        memos,
+        api,
+        audit,
+        people,
+    ):
         app.register_blueprint(module.bp)

@@ -1,4 +1,4 @@
-"""Log in and log out.
+"""Log in and log out; change one's own password.
 
 A login attempt first asks the throttle (:mod:`app.web.throttle`) whether failures have used
 up a limit for the username or the address: then it is refused with 429 before any password
@@ -9,14 +9,24 @@ its start and last activity (see ``_load_user`` for the lifetimes).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from flask import Blueprint, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
 from app.db.uow import unit_of_work
+from app.domain.errors import InvalidInput
 from app.services import audit
-from app.services.users import authenticate, log_out, normalise_username, record_login
+from app.services.users import (
+    authenticate,
+    change_own_password,
+    link_user,
+    log_out,
+    normalise_username,
+    record_login,
+    set_password_from_link,
+)
 from app.web.clock import now
 from app.web.throttle import Refusal, login_throttle
 from app.web.transaction import end_transaction, get_session
@@ -44,6 +54,11 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
+    # A one-time set-password link (``/login?token=…``) opens on the login page: both are
+    # open to people who are not logged in.
+    token = request.args.get("token")
+    if token is not None:
+        return _set_password_from_link(token)
     if request.method == "GET":
         return _form(None, 200)
     # Someone already logged in may log in again: looking up their user began the request's
@@ -95,3 +110,51 @@ def logout() -> ResponseReturnValue:
     log_out(session=get_session(), user=g.user)
     session.clear()
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+def password() -> ResponseReturnValue:
+    """The person changes their own password; their other sessions end, this one stays."""
+    if request.method == "GET":
+        return render_template("auth/password.html", errors={}, changed=False)
+    try:
+        user = change_own_password(
+            session=get_session(),
+            user_id=g.user.id,
+            current=request.form.get("current", ""),
+            new=request.form.get("new", ""),
+            repeated=request.form.get("repeated", ""),
+        )
+    except InvalidInput as exc:
+        return render_template("auth/password.html", errors=exc.errors, changed=False), 422
+    session["session_version"] = user.session_version
+    return render_template("auth/password.html", errors={}, changed=True)
+
+
+def _set_password_from_link(token: str) -> ResponseReturnValue:
+    """The page a one-time link opens: the person sets their password, once."""
+    moment = datetime.fromtimestamp(now(), UTC)
+    db = get_session()
+    if request.method == "GET":
+        user = link_user(session=db, token=token, now=moment)
+        status = 200 if user is not None else 410
+        return _link_page(token, user, {}, done=False), status
+    try:
+        user = set_password_from_link(
+            session=db,
+            token=token,
+            new=request.form.get("new", ""),
+            repeated=request.form.get("repeated", ""),
+            now=moment,
+        )
+    except InvalidInput as exc:
+        status = 410 if "link" in exc.errors else 422
+        found = None if "link" in exc.errors else link_user(session=db, token=token, now=moment)
+        return _link_page(token, found, exc.errors, done=False), status
+    return _link_page(token, user, {}, done=True)
+
+
+def _link_page(token: str, user: object, errors: dict[str, str], *, done: bool) -> str:
+    return render_template(
+        "auth/set_password.html", token=token, person=user, errors=errors, done=done
+    )

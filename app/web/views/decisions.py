@@ -55,6 +55,7 @@ def overview_context(decision_id: int) -> dict[str, object]:
         "criteria": criteria,
         "weight_total": sum(c.weight for c in criteria),
         "members": decision_service.list_members(session=db, decision_id=decision_id),
+        "checklist": decision_service.setup_checklist(session=db, decision=access.decision),
         "spread": spread_by_round(session=db, decision=access.decision),
         "m": build_matrix(
             session=db, decision=access.decision, viewer_id=access.user_id, role=access.role
@@ -80,6 +81,16 @@ def overview_context(decision_id: int) -> dict[str, object]:
 @bp.get("/decisions/<int:decision_id>")
 def overview(decision_id: int) -> ResponseReturnValue:
     return render_template("decisions/overview.html", **overview_context(decision_id))
+
+
+@bp.post("/decisions/<int:decision_id>/start")
+def start(decision_id: int) -> ResponseReturnValue:
+    """Start scoring a draft decision (refused while its set-up checklist is incomplete)."""
+    access = load_decision(decision_id, Action.CHANGE_SETTINGS)
+    decision_service.start_scoring(
+        session=get_session(), decision=access.decision, actor_id=access.user_id
+    )
+    return redirect(url_for("decisions.overview", decision_id=decision_id), 303)
 
 
 @bp.post("/decisions/<int:decision_id>/edit")
@@ -122,12 +133,28 @@ def set_member(decision_id: int) -> ResponseReturnValue:
         errors = exc.errors
     status = 422 if errors else 200
     if is_htmx():
+        # After a success the form starts empty again and says what was done.
         context = overview_context(decision_id)
+        done = None if errors else _member_notice()
         return make_response(
-            render_template("decisions/_members.html", **context, errors=errors, form=request.form),
+            render_template(
+                "decisions/_members.html",
+                **context,
+                errors=errors,
+                form=request.form if errors else {},
+                member_notice=done,
+            ),
             status,
         )
     if errors:
         context = overview_context(decision_id)
         return render_template("decisions/overview.html", **context, errors=errors), status
     return redirect(url_for("decisions.overview", decision_id=decision_id), 303)
+
+
+def _member_notice() -> str:
+    """What a successful add or role change did, in words."""
+    username = request.form.get("username", "").strip()
+    role = request.form.get("role", "")
+    article = "an" if role[:1] in ("a", "e", "i", "o", "u") else "a"
+    return f"“{username}” is now {article} {role} in this decision."

@@ -129,15 +129,7 @@ def set_password(*, session: Session, username: str, password: str, via: str | N
     user = find_user(session=session, username=username)
     if user is None:
         raise NotFound(f"No user is called {username!r}.")
-    user.password_hash = hash_password(password)
-    revoke_sessions(session=session, user=user)
-    audit.record(
-        session=session,
-        kind=audit.Kind.PASSWORD_SET,
-        username=user.username,
-        details=_via({"sessions_ended": True}, via),
-    )
-    return user
+    return _replace_password(session, user, password, details=_via({}, via))
 
 
 PASSWORDS_DIFFER = "The two new passwords differ."
@@ -162,14 +154,28 @@ def change_own_password(
         errors["repeated"] = PASSWORDS_DIFFER
     if errors:
         raise InvalidInput(errors)
-    user.password_hash = hash_password(new)
+    return _replace_password(
+        session, user, new, details={"via": "own password form"}, by_themselves=True
+    )
+
+
+def _replace_password(
+    session: Session,
+    user: User,
+    password: str,
+    *,
+    details: dict[str, object],
+    by_themselves: bool = False,
+) -> User:
+    """The one way a password changes: new hash, every session ended, an audit event."""
+    user.password_hash = hash_password(password)
     revoke_sessions(session=session, user=user)
     audit.record(
         session=session,
         kind=audit.Kind.PASSWORD_SET,
-        actor_id=user.id,
+        actor_id=user.id if by_themselves else None,
         username=user.username,
-        details={"sessions_ended": True, "via": "own password form"},
+        details={"sessions_ended": True, **details},
     )
     return user
 
@@ -337,16 +343,9 @@ def set_password_from_link(
     )
     if spent.rowcount != 1:
         raise InvalidInput({"link": LINK_UNUSABLE})
-    user.password_hash = hash_password(new)
-    revoke_sessions(session=session, user=user)
-    audit.record(
-        session=session,
-        kind=audit.Kind.PASSWORD_SET,
-        actor_id=user.id,
-        username=user.username,
-        details={"sessions_ended": True, "via": "set-password link"},
+    return _replace_password(
+        session, user, new, details={"via": "set-password link"}, by_themselves=True
     )
-    return user
 
 
 def _aware(moment: datetime) -> datetime:

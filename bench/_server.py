@@ -320,6 +320,10 @@ def seed_decision(
             for i in range(criteria)
         ]
         session.flush()
+        # A new decision is a draft: start scoring the way a facilitator does, through the
+        # set-up checklist (question, options, weighted criteria, analysts are all there now).
+        decision_service.start_scoring(session=session, decision=decision, actor_id=facilitator.id)
+        session.flush()
         round_one = session.exec(_round_one(Round, decision.id)).one()
         count = flushed = 0
         for o in option_ids:

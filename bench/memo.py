@@ -94,6 +94,9 @@ def make_large(session, facilitator, analysts, n_options: int = 40, n_criteria: 
         )
         for j in range(n_criteria)
     ]
+    session.flush()
+    # A new decision is a draft: start scoring as a facilitator does once it is set up.
+    decision_service.start_scoring(session=session, decision=decision, actor_id=facilitator.id)
     round_one = session.scalar(select(Round).where(Round.decision_id == decision.id))
     for o in options:
         for c in criteria:

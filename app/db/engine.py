@@ -26,7 +26,8 @@ def make_engine(url: str) -> Engine:
     # A request may hold up to three connections at once (its own, a read-only snapshot and
     # the shared cache's), and every gunicorn thread may be in one: a pool smaller than that
     # opens and closes connections all the time, and PostgreSQL forks a process for each.
-    size = int(os.environ.get("DATABASE_POOL_SIZE") or 12)
+    threads = int(os.environ.get("THREADS") or 4)  # gunicorn's threads per worker
+    size = int(os.environ.get("DATABASE_POOL_SIZE") or 3 * threads)
     return create_engine(url, pool_pre_ping=True, pool_size=size, max_overflow=4)
 
 

@@ -82,6 +82,55 @@ def add_database_arguments(parser: Any, *, default: str = "sqlite") -> None:
     )
 
 
+def add_team_arguments(
+    parser: Any,
+    *,
+    analysts: int,
+    observers: int,
+    save_every: float,
+    duration: float,
+    options: int,
+    criteria: int,
+    fill: bool = True,
+    workers: int | None = None,
+) -> None:
+    """The options of a team-load bench (load, crash, scale-out): the room, its decision, the
+    servers, the seed and the database."""
+    parser.add_argument("--analysts", type=int, default=analysts, help="analysts saving (N)")
+    parser.add_argument("--observers", type=int, default=observers, help="observers polling (M)")
+    parser.add_argument(
+        "--save-every", type=float, default=save_every, help="seconds between one analyst's saves"
+    )
+    parser.add_argument("--duration", type=float, default=duration, help="seconds of load")
+    parser.add_argument("--options", type=int, default=options, help="options in the decision")
+    parser.add_argument("--criteria", type=int, default=criteria, help="criteria in the decision")
+    if fill:
+        parser.add_argument(
+            "--fill", type=float, default=0.8, help="share of cells each analyst scored beforehand"
+        )
+    parser.add_argument(
+        "--workers", type=int, default=workers, help="gunicorn worker processes (make serve's)"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=None, help="threads per gunicorn worker (make serve's)"
+    )
+    parser.add_argument("--seed", type=int, default=1, help="random seed of data and clients")
+
+
+def seed_team(app: Flask, args: Any, title: str) -> Seeded:
+    """The decision of a team-load bench, as its options (``add_team_arguments``) describe."""
+    return seed_decision(
+        app,
+        title=title,
+        options=args.options,
+        criteria=args.criteria,
+        analysts=args.analysts,
+        observers=args.observers,
+        fill=getattr(args, "fill", 1.0),
+        seed=args.seed,
+    )
+
+
 @contextmanager
 def bench_database(backend: str, *, postgres_url: str, database_url: str | None) -> Iterator[str]:
     """The database URL to use: a fresh one (dropped afterwards) unless ``database_url``."""

@@ -37,12 +37,13 @@ from _server import (
     Seeded,
     Server,
     add_database_arguments,
+    add_team_arguments,
     bench_instance,
     command_line,
     describe_database,
     dispose,
     machine_line,
-    seed_decision,
+    seed_team,
 )
 from load import (
     Ledger,
@@ -193,41 +194,17 @@ def unchanged_saves(app: Flask, seeded: Seeded, ledger: Ledger) -> tuple[int, li
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
-    parser.add_argument("--analysts", type=int, default=30, help="analysts saving")
-    parser.add_argument("--observers", type=int, default=5, help="observers only polling")
-    parser.add_argument(
-        "--save-every", type=float, default=2.0, help="seconds between one analyst's saves"
+    add_team_arguments(
+        parser, analysts=30, observers=5, save_every=2.0, duration=40.0, options=10, criteria=8
     )
-    parser.add_argument("--duration", type=float, default=40.0, help="seconds of load")
     parser.add_argument(
         "--kill-at", type=float, default=0.5, help="share of the load after which it is killed"
     )
-    parser.add_argument("--options", type=int, default=10, help="options in the decision")
-    parser.add_argument("--criteria", type=int, default=8, help="criteria in the decision")
-    parser.add_argument(
-        "--fill", type=float, default=0.8, help="share of cells each analyst scored beforehand"
-    )
-    parser.add_argument(
-        "--workers", type=int, default=None, help="gunicorn worker processes (make serve's)"
-    )
-    parser.add_argument(
-        "--threads", type=int, default=None, help="threads per gunicorn worker (make serve's)"
-    )
-    parser.add_argument("--seed", type=int, default=1, help="random seed of data and clients")
     add_database_arguments(parser)
     args = parser.parse_args(argv)
 
     with bench_instance(args) as (instance, url, env, app):
-        seeded = seed_decision(
-            app,
-            title="Crash bench decision",
-            options=args.options,
-            criteria=args.criteria,
-            analysts=args.analysts,
-            observers=args.observers,
-            fill=args.fill,
-            seed=args.seed,
-        )
+        seeded = seed_team(app, args, "Crash bench decision")
         ledger = Ledger(initial_values(app, seeded))
         dispose(app)  # the checks below open connections of their own, after the crash
         server = Server(env, workers=args.workers, threads=args.threads, log_dir=instance)

@@ -42,6 +42,7 @@ from _server import (
     Seeded,
     Server,
     add_database_arguments,
+    add_team_arguments,
     bench_instance,
     command_line,
     describe_database,
@@ -49,7 +50,7 @@ from _server import (
     machine_line,
     ms,
     poll_url,
-    seed_decision,
+    seed_team,
     since_of,
 )
 
@@ -588,38 +589,14 @@ def report_views(checked: int, pages: int, stale: list[str]) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
-    parser.add_argument("--analysts", type=int, default=10, help="analysts saving (N)")
-    parser.add_argument("--observers", type=int, default=2, help="observers only polling (M)")
-    parser.add_argument(
-        "--save-every", type=float, default=5.0, help="seconds between one analyst's saves (S)"
+    add_team_arguments(
+        parser, analysts=10, observers=2, save_every=5.0, duration=30.0, options=10, criteria=8
     )
-    parser.add_argument("--duration", type=float, default=30.0, help="seconds of load")
-    parser.add_argument("--options", type=int, default=10, help="options in the decision")
-    parser.add_argument("--criteria", type=int, default=8, help="criteria in the decision")
-    parser.add_argument(
-        "--fill", type=float, default=0.8, help="share of cells each analyst scored beforehand"
-    )
-    parser.add_argument(
-        "--workers", type=int, default=None, help="gunicorn worker processes (make serve's)"
-    )
-    parser.add_argument(
-        "--threads", type=int, default=None, help="threads per gunicorn worker (make serve's)"
-    )
-    parser.add_argument("--seed", type=int, default=1, help="random seed of data and clients")
     add_database_arguments(parser)
     args = parser.parse_args(argv)
 
     with bench_instance(args) as (instance, url, env, app):
-        seeded = seed_decision(
-            app,
-            title="Load bench decision",
-            options=args.options,
-            criteria=args.criteria,
-            analysts=args.analysts,
-            observers=args.observers,
-            fill=args.fill,
-            seed=args.seed,
-        )
+        seeded = seed_team(app, args, "Load bench decision")
         ledger = Ledger(initial_values(app, seeded))
         server = Server(env, workers=args.workers, threads=args.threads, log_dir=instance)
         try:

@@ -35,12 +35,13 @@ from _server import (
     Seeded,
     Server,
     add_database_arguments,
+    add_team_arguments,
     bench_instance,
     command_line,
     describe_database,
     dispose,
     machine_line,
-    seed_decision,
+    seed_team,
 )
 from load import (
     POLL_EVERY,
@@ -150,37 +151,26 @@ def cross_server_trials(
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
-    parser.add_argument("--analysts", type=int, default=10, help="analysts saving during load")
-    parser.add_argument("--observers", type=int, default=2, help="observers only polling")
-    parser.add_argument(
-        "--save-every", type=float, default=5.0, help="seconds between one analyst's saves"
+    add_team_arguments(
+        parser,
+        analysts=10,
+        observers=2,
+        save_every=5.0,
+        duration=20.0,
+        options=8,
+        criteria=6,
+        fill=False,
+        workers=2,
     )
-    parser.add_argument("--duration", type=float, default=20.0, help="seconds of load")
     parser.add_argument(
         "--kill-at", type=float, default=0.4, help="share of the load after which A is killed"
     )
     parser.add_argument("--trials", type=int, default=4, help="cross-server update trials")
-    parser.add_argument("--options", type=int, default=8, help="options in the decision")
-    parser.add_argument("--criteria", type=int, default=6, help="criteria in the decision")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per server")
-    parser.add_argument(
-        "--threads", type=int, default=None, help="threads per gunicorn worker (make serve's)"
-    )
-    parser.add_argument("--seed", type=int, default=1, help="random seed of data and clients")
     add_database_arguments(parser, default="postgresql")
     args = parser.parse_args(argv)
 
     with bench_instance(args) as (instance, url, env, app):
-        seeded = seed_decision(
-            app,
-            title="Scale-out bench decision",
-            options=args.options,
-            criteria=args.criteria,
-            analysts=args.analysts,
-            observers=args.observers,
-            fill=1.0,
-            seed=args.seed,
-        )
+        seeded = seed_team(app, args, "Scale-out bench decision")
         ledger = Ledger(initial_values(app, seeded))
         a = Server(env, workers=args.workers, threads=args.threads, name="A", log_dir=instance)
         b = Server(env, workers=args.workers, threads=args.threads, name="B", log_dir=instance)

@@ -36,6 +36,12 @@ def load_settings(instance_path: str) -> dict[str, object]:
     - ``LOGIN_LIMIT_PER_USERNAME``, ``LOGIN_LIMIT_PER_ADDRESS``: failed logins allowed per
       username and per network address before logging in is paused (defaults
       ``5 per minute; 20 per hour`` and ``20 per minute; 100 per hour``).
+    - ``SMTP_HOST`` (no email without it), ``SMTP_PORT`` (default 25), ``SMTP_USERNAME``,
+      ``SMTP_PASSWORD``, ``SMTP_STARTTLS`` (``1``: upgrade the connection), ``SMTP_FROM``
+      (default ``options-matrix@localhost``), ``SMTP_TIMEOUT`` (seconds, default 10): where
+      set-password links and notifications are emailed.
+    - ``PUBLIC_URL``: the address people reach the service at, for links in emails
+      (default ``http://localhost:5000``).
     """
     Path(instance_path).mkdir(parents=True, exist_ok=True)
     database_url = os.environ.get("DATABASE_URL") or (
@@ -63,6 +69,14 @@ def load_settings(instance_path: str) -> dict[str, object]:
         or "5 per minute; 20 per hour",
         "LOGIN_LIMIT_PER_ADDRESS": os.environ.get("LOGIN_LIMIT_PER_ADDRESS")
         or "20 per minute; 100 per hour",
+        "SMTP_HOST": os.environ.get("SMTP_HOST", "").strip() or None,
+        "SMTP_PORT": _positive_int("SMTP_PORT", 25),
+        "SMTP_USERNAME": os.environ.get("SMTP_USERNAME") or None,
+        "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD") or None,
+        "SMTP_STARTTLS": os.environ.get("SMTP_STARTTLS", "0") == "1",
+        "SMTP_FROM": os.environ.get("SMTP_FROM") or "options-matrix@localhost",
+        "SMTP_TIMEOUT": float(os.environ.get("SMTP_TIMEOUT", "10")),
+        "PUBLIC_URL": (os.environ.get("PUBLIC_URL") or "http://localhost:5000").rstrip("/"),
     }
 
 

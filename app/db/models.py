@@ -24,15 +24,18 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlmodel import Field, SQLModel
 
 from app.domain.vocabulary import (  # noqa: F401  (re-exported: the tables' vocabulary)
     Aggregation,
+    CriterionStatus,
     DecisionStatus,
     Direction,
     MissingPolicy,
     OptionStatus,
+    Paper,
     Role,
     ScoringMode,
 )
@@ -41,6 +44,8 @@ TITLE_MAX = 200
 SUMMARY_MAX = 500
 TEXT_MAX = 20_000
 RATIONALE_MAX = 2_000
+ANCHOR_MAX = 80
+COMMENT_MAX = 5_000
 
 
 def utcnow() -> datetime:
@@ -71,6 +76,8 @@ class User(SQLModel, table=True):
     username: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
     display_name: str = Field(sa_column=Column(String(120), nullable=False))
     password_hash: str = Field(sa_column=Column(String(255), nullable=False))
+    # Where one-time password links and notifications may be emailed (optional).
+    email: str | None = Field(default=None, sa_column=Column(String(254), nullable=True))
     is_admin: bool = False
     # Bumped by logout and password changes: every signed cookie carrying an older value dies.
     session_version: int = 1
@@ -137,6 +144,16 @@ class DecisionSettings(DecisionBase):
     )
     name_analysts_in_memo: bool = False
     current_round: int = 1
+    # The memo's paper (Paper); existing rows: letter.
+    paper: str = Field(
+        default=Paper.LETTER.value,
+        sa_type=String(16),
+        sa_column_kwargs={"server_default": Paper.LETTER.value},
+    )
+    # Archived: hidden from home pages, restorable. Deleted: a draft removed by its
+    # facilitator, gone from every page (its revisions stay: history is append-only).
+    archived: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    deleted: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class Decision(DecisionSettings, table=True):
@@ -220,6 +237,14 @@ class CriterionState(CriterionBase):
     """What a revision records of a criterion (and what history rebuilds from it)."""
 
     direction: str = Field(default=Direction.BENEFIT.value, sa_type=String(16))
+    status: str = Field(
+        default=CriterionStatus.ACTIVE.value,
+        sa_type=String(16),
+        sa_column_kwargs={"server_default": CriterionStatus.ACTIVE.value},
+    )
+    # Verbal anchors, one per scale point from the lowest up ("very poor" … "very good");
+    # empty: the defaults for the criterion's direction (app.domain.anchors).
+    anchors: list[str] = Field(default_factory=list, sa_type=JSON)
     position: int = 0
     version: int = 1
 
@@ -384,12 +409,17 @@ class GroupViewCache(SQLModel, table=True):
 
 
 class Memo(SQLModel, table=True):
-    """An issued PDF memo: immutable bytes, their SHA-256 and the snapshot they came from."""
+    """An issued memo: immutable PDF bytes (and its Word copy), their SHA-256 and the
+    snapshot they came from. ``number`` counts the decision's memos from 1."""
 
-    __table_args__ = (Index("ix_memo_decision", "decision_id", "id"),)
+    __table_args__ = (
+        Index("ix_memo_decision", "decision_id", "id"),
+        UniqueConstraint("decision_id", "number", name="uq_memo_decision_number"),
+    )
 
     id: int = Field(default=None, primary_key=True)  # set by the database on flush
     decision_id: int = _fk("decision.id", ondelete="RESTRICT")
+    number: int
     round_number: int
     revision_id: int | None = None
     issued_by: int | None = _fk("user_account.id", nullable=True)
@@ -398,6 +428,10 @@ class Memo(SQLModel, table=True):
     pdf: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     size: int
     sha256: str = Field(sa_column=Column(String(64), nullable=False))
+    # The Word copy for clearance, rendered from the same snapshot (absent for memos issued
+    # before Word copies existed).
+    docx: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    docx_sha256: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
     snapshot: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     snapshot_sha256: str = Field(sa_column=Column(String(64), nullable=False))
     app_version: str = Field(sa_column=Column(String(32), nullable=False))
@@ -457,3 +491,8 @@ class PasswordLink(SQLModel, table=True):
     created_at: datetime = _ts()
     expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     used_at: datetime | None = _ts(nullable=True)
+
+
+# The team's conversation (comments, notifications) lives in its own module; importing it
+# here registers its tables with everything else's.
+from app.db.conversation import Comment, Notification  # noqa: E402, F401

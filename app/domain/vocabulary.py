@@ -31,6 +31,27 @@ class OptionStatus(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+class CriterionStatus(StrEnum):
+    """A criterion in use, or retired: out of totals and memo, kept in history."""
+
+    ACTIVE = "active"
+    RETIRED = "retired"
+
+
+class Paper(StrEnum):
+    """The memo's paper: US Letter (the default) or A4."""
+
+    LETTER = "letter"
+    A4 = "a4"
+
+
+class NotificationKind(StrEnum):
+    ROUND_OPENED = "round_opened"
+    ROUND_REVEALED = "round_revealed"
+    MEMO_ISSUED = "memo_issued"
+    COMMENT_REPLY = "comment_reply"
+
+
 class Direction(StrEnum):
     BENEFIT = "benefit"
     COST = "cost"

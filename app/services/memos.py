@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError, field_validator
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlmodel import Field, Session, SQLModel, col
 
 from app.adapters import pdf
@@ -369,8 +369,15 @@ def render_snapshot(
 
 def store_memo(*, session: Session, rendered: Rendered) -> Memo:
     snapshot = rendered.snapshot
+    decision_id = snapshot["decision"]["id"]
+    last = session.execute(
+        select(func.coalesce(func.max(col(Memo.number)), 0)).where(
+            col(Memo.decision_id) == decision_id
+        )
+    ).scalar_one()
     memo_row = Memo(
-        decision_id=snapshot["decision"]["id"],
+        decision_id=decision_id,
+        number=int(last or 0) + 1,
         round_number=snapshot["round"]["number"],
         revision_id=snapshot["revision"] or None,
         issued_by=snapshot["issuer"]["id"],

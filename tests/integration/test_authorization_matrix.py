@@ -175,6 +175,7 @@ def _memo(session: Any, decision_id: int, subject: str) -> int:
     digest = hashlib.sha256(pdf).hexdigest()
     memo = Memo(
         decision_id=decision_id,
+        number=1,
         round_number=1,
         subject=subject,
         pdf=pdf,

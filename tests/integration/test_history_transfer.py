@@ -104,6 +104,7 @@ def rich_history(app: Flask, world: World, as_role: Any) -> None:
         session.add(
             Memo(
                 decision_id=world.decision_id,
+                number=1,
                 round_number=2,
                 revision_id=last,
                 issued_by=world.users["facilitator"],

@@ -90,6 +90,7 @@ def exported(app: Flask, world: World, tmp_path: Path) -> dict[str, Any]:
         session.add(
             Memo(
                 decision_id=world.decision_id,
+                number=1,
                 round_number=1,
                 revision_id=last,
                 issued_by=world.users["facilitator"],

@@ -3,13 +3,15 @@
 The backup holds every row a restore needs, with its id: every user account **with its
 password hash** (so people log in with their old passwords after a restore: the file is a
 secret), every decision with everything the per-decision export carries (members, options,
-criteria, rounds, "done" marks, scores, every revision, every issued memo with its PDF bytes
-in base64) plus its change numbers, and the whole audit log. It is read in one transaction,
+criteria, rounds, "done" marks, scores, comments, every revision, every issued memo with its
+PDF bytes and Word copy in base64) plus its change numbers, and the whole audit log. It is read in one transaction,
 so it is one consistent state of the database even while people work.
 
 Not in the file: the computed group views (``group_view_cache``, rebuilt on demand), the
-failed-login counters (``login_throttle``, which expire within the hour) and the one-time
-set-password links (``password_link``: short-lived secrets; an administrator makes new ones).
+failed-login counters (``login_throttle``, which expire within the hour), the one-time
+set-password links (``password_link``: short-lived secrets; an administrator makes new ones)
+and the notifications (``notification``: reminders of events the restored history still
+holds).
 
 A restore loads the file into an EMPTY, migrated database: one that holds any user, decision
 or audit event is refused before anything is written. Every decision's rows are checked as

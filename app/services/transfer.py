@@ -3,9 +3,9 @@
 JSON (``flask --app app export <decision-id> -o FILE`` / ``flask --app app import FILE``)
 ---------------------------------------------------------------------------------------
 One file holds one decision with everything stored about it: the decision, its members,
-options, criteria, rounds, "done" marks, scores, every revision and every issued memo —
-metadata, snapshot and the PDF bytes themselves (base64, checked against their SHA-256 on
-import) — plus the user accounts it refers to. Row ids are kept, so revision numbers, the
+options, criteria, rounds, "done" marks, scores, comments, every revision and every issued
+memo — metadata, snapshot, the PDF bytes themselves and the Word copy (base64, checked against
+their SHA-256 on import) — plus the user accounts it refers to. Row ids are kept, so revision numbers, the
 ids inside score keys and memo snapshots, and the "as of" links stay valid.
 
 Not exported: password hashes (pass ``--include-password-hashes`` to carry them; otherwise
@@ -58,6 +58,7 @@ from sqlmodel import Session, SQLModel, col
 
 from app.config import VERSION
 from app.db.changes import ensure_change_numbers
+from app.db.conversation import Comment
 from app.db.models import (
     Criterion,
     Decision,
@@ -89,6 +90,7 @@ SECTIONS: list[tuple[str, type[SQLModel]]] = [
     ("rounds", Round),
     ("round_completions", RoundCompletion),
     ("scores", Score),
+    ("comments", Comment),
     ("revisions", Revision),
     ("memos", Memo),
 ]
@@ -179,6 +181,7 @@ def _user_ids(session: Session, decision_id: int) -> set[int]:
         .where(in_decision),
         select(col(Revision.actor_id)).where(col(Revision.decision_id) == decision_id).distinct(),
         select(col(Memo.issued_by)).where(col(Memo.decision_id) == decision_id),
+        select(col(Comment.author_id)).where(col(Comment.decision_id) == decision_id),
     ]
     for query in queries:
         ids.update(int(v) for v in session.scalars(query) if v is not None)
@@ -289,6 +292,11 @@ def check_memo_bytes(memos: list[Row]) -> None:
         pdf = memo.get("pdf")
         if not isinstance(pdf, bytes) or hashlib.sha256(pdf).hexdigest() != memo.get("sha256"):
             raise TransferError(f"Memo {memo['id']}: the PDF does not match its SHA-256.")
+        docx = memo.get("docx")
+        if (docx is None) != (memo.get("docx_sha256") is None) or (
+            isinstance(docx, bytes) and hashlib.sha256(docx).hexdigest() != memo["docx_sha256"]
+        ):
+            raise TransferError(f"Memo {memo['id']}: the Word copy does not match its SHA-256.")
 
 
 def import_decision(*, session: Session, data: object) -> int:
@@ -365,8 +373,17 @@ REFERENCES: dict[str, tuple[str, ...]] = {
     "scores": ("round_id", "option_id", "criterion_id", "analyst_id"),
     "revisions": ("actor_id", "option_id", "criterion_id", "round_number"),
     "memos": ("issued_by", "round_number", "revision_id"),
+    "comments": ("option_id", "criterion_id", "author_id", "parent_id", "round_number"),
 }
-USER_COLUMNS = ("user_id", "created_by", "opened_by", "revealed_by", "analyst_id", "actor_id")
+USER_COLUMNS = (
+    "user_id",
+    "created_by",
+    "opened_by",
+    "revealed_by",
+    "analyst_id",
+    "actor_id",
+    "author_id",
+)
 LIMITS = {"options": MAX_OPTIONS, "criteria": MAX_CRITERIA, "members": MAX_MEMBERS}
 
 
@@ -386,6 +403,7 @@ def check_references(decision: Row, users: list[Row], sections: dict[str, list[R
         "criterion_id": {row.get("id") for row in sections["criteria"]},
         "round_number": set(rounds.values()),
         "revision_id": {row.get("id") for row in sections["revisions"]},
+        "parent_id": {row.get("id") for row in sections["comments"]},
     } | dict.fromkeys(("issued_by", *USER_COLUMNS), user_ids)
     if len(user_ids) != len(users) or len({row.get("username") for row in users}) != len(users):
         raise TransferError("users: two users share an id or a username.")

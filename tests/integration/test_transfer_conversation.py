@@ -1,0 +1,137 @@
+"""Comments and Word copies travel with a decision's export: a thread with a reply and a memo
+with its Word copy come back identical, and a Word copy that does not match its SHA-256, or a
+reply to a comment the file lacks, is refused before anything is written."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from app.cli.transfer import export_command, import_command
+from app.db.conversation import Comment
+from app.db.models import Memo
+from app.db.uow import unit_of_work
+from tests.factories import World
+from tests.integration.test_history_transfer import run, target  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.slow
+
+
+def _converse(world: World) -> None:
+    with unit_of_work() as session:
+        first = Comment(
+            decision_id=world.decision_id,
+            round_number=1,
+            option_id=world.options[0],
+            criterion_id=world.criteria[0],
+            author_id=world.users["analyst-a"],
+            body="Why **so low**? <script>x</script>",
+        )
+        session.add(first)
+        session.flush()
+        session.add(
+            Comment(
+                decision_id=world.decision_id,
+                round_number=1,
+                option_id=world.options[0],
+                criterion_id=world.criteria[0],
+                parent_id=first.id,
+                author_id=world.users["facilitator"],
+                body="Because of the basing costs.",
+            )
+        )
+        session.add(
+            Comment(
+                decision_id=world.decision_id,
+                round_number=1,
+                option_id=world.options[1],
+                criterion_id=None,
+                author_id=world.users["analyst-a"],
+                body="On the option as a whole.",
+            )
+        )
+        pdf, docx = b"%PDF-1.7 memo", b"PK\x03\x04 word copy"
+        session.add(
+            Memo(
+                decision_id=world.decision_id,
+                number=1,
+                round_number=1,
+                issued_by=world.users["facilitator"],
+                subject="Memo",
+                pdf=pdf,
+                size=len(pdf),
+                sha256=hashlib.sha256(pdf).hexdigest(),
+                docx=docx,
+                docx_sha256=hashlib.sha256(docx).hexdigest(),
+                snapshot={"memo": 1},
+                snapshot_sha256="0" * 64,
+                app_version="0.1.0",
+            )
+        )
+
+
+def _export(app: Flask, world: World, path: Path) -> dict[str, Any]:
+    result = run(app, export_command, str(world.decision_id), "-o", str(path))
+    assert result.exit_code == 0, result.output
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data
+
+
+def test_comments_and_word_copies_round_trip(
+    app: Flask,
+    world: World,
+    target: Flask,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    with app.app_context():
+        _converse(world)
+    data = _export(app, world, tmp_path / "out.json")
+    assert [c["body"] for c in data["comments"]] == [
+        "Why **so low**? <script>x</script>",
+        "Because of the basing costs.",
+        "On the option as a whole.",
+    ]
+    assert data["comments"][1]["parent_id"] == data["comments"][0]["id"]
+    result = run(target, import_command, str(tmp_path / "out.json"))
+    assert result.exit_code == 0, result.output
+    again = _export(target, world, tmp_path / "again.json")
+    assert again["comments"] == data["comments"]
+    assert again["memos"] == data["memos"]
+    with target.app_context(), unit_of_work() as session:
+        memo = session.scalars(select(Memo)).one()
+        assert memo.docx == b"PK\x03\x04 word copy"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d["memos"][0].update(docx_sha256="f" * 64), "Word copy does not match"),
+        (lambda d: d["comments"][1].update(parent_id=999_999), "parent_id 999999 is not in"),
+        (lambda d: d["comments"][0].update(author_id=999_999), "author_id 999999 is not in"),
+    ],
+)
+def test_a_broken_file_is_refused_whole(
+    app: Flask,
+    world: World,
+    target: Flask,  # noqa: F811
+    tmp_path: Path,
+    change: Any,
+    message: str,
+) -> None:
+    with app.app_context():
+        _converse(world)
+    data = _export(app, world, tmp_path / "out.json")
+    change(data)
+    (tmp_path / "bad.json").write_text(json.dumps(data))
+    result = run(target, import_command, str(tmp_path / "bad.json"))
+    assert result.exit_code != 0
+    assert message in result.output
+    with target.app_context(), unit_of_work() as session:
+        assert session.scalars(select(Comment)).first() is None
+        assert session.scalars(select(Memo)).first() is None

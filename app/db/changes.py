@@ -33,8 +33,9 @@ def _collect(session: OrmSession, _context: Any, _instances: Any) -> None:
 
 
 def structural(revision: Revision) -> bool:
-    """Whether a change alters more than the scores: anything but a score or a "done" mark."""
-    if revision.entity == "score":
+    """Whether a change alters more than the scores: anything but a score, a comment or a
+    "done" mark."""
+    if revision.entity in ("score", "comment"):
         return False
     return not (revision.entity == "round" and revision.action in ("done", "undone"))
 

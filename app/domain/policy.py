@@ -30,6 +30,7 @@ class Action(StrEnum):
     ISSUE_MEMO = "issue_memo"
     CREATE_DECISION = "create_decision"
     VIEW_AUDIT = "view_audit"
+    COMMENT = "comment"
 
 
 # The least role that may take each action (analysts editing options: see ``allows``).
@@ -48,6 +49,7 @@ _LEAST_ROLE: dict[Action, Role] = {
     Action.ISSUE_MEMO: Role.FACILITATOR,
     # A facilitator reads their decision's audit log; administrators read all of it.
     Action.VIEW_AUDIT: Role.FACILITATOR,
+    Action.COMMENT: Role.ANALYST,
 }
 # Actions only analysts take (a facilitator does not score).
 _ANALYSTS_ONLY = frozenset({Action.SCORE, Action.MARK_DONE})
@@ -61,6 +63,7 @@ _REFUSALS: dict[Action, str] = {
         "Only the facilitator or the analyst who proposed it can edit this option."
     ),
     Action.CREATE_DECISION: "Only administrators start decisions.",
+    Action.COMMENT: "Observers read the discussion; analysts and the facilitator write in it.",
     Action.VIEW_AUDIT: (
         "Only administrators read the whole audit log; facilitators read their decision's."
     ),

@@ -461,6 +461,7 @@ def _check_revision(row: Row, decision_id: int, known: dict[str, set[Any]]) -> N
         "option": known["option_id"],
         "criterion": known["criterion_id"],
         "round": known["round_number"],
+        "comment": known["parent_id"],  # the file's comment ids
     }.get(str(entity))
     if allowed is None:
         raise _refuse("revisions", row, f"unknown entity {entity!r}")

@@ -15,8 +15,9 @@ from sqlalchemy import select
 
 from app.cli.transfer import export_command, import_command
 from app.db.conversation import Comment
-from app.db.models import Memo
+from app.db.models import Decision, Memo, Revision
 from app.db.uow import unit_of_work
+from app.services import comments as comment_service
 from tests.factories import World
 from tests.integration.test_history_transfer import run, target  # noqa: F401  (fixture)
 
@@ -25,36 +26,32 @@ pytestmark = pytest.mark.slow
 
 def _converse(world: World) -> None:
     with unit_of_work() as session:
-        first = Comment(
-            decision_id=world.decision_id,
-            round_number=1,
+        decision = session.get(Decision, world.decision_id)
+        assert decision is not None
+        first = comment_service.post_comment(
+            session=session,
+            decision=decision,
+            actor_id=world.users["analyst-a"],
             option_id=world.options[0],
             criterion_id=world.criteria[0],
-            author_id=world.users["analyst-a"],
             body="Why **so low**? <script>x</script>",
         )
-        session.add(first)
-        session.flush()
-        session.add(
-            Comment(
-                decision_id=world.decision_id,
-                round_number=1,
-                option_id=world.options[0],
-                criterion_id=world.criteria[0],
-                parent_id=first.id,
-                author_id=world.users["facilitator"],
-                body="Because of the basing costs.",
-            )
+        comment_service.post_comment(
+            session=session,
+            decision=decision,
+            actor_id=world.users["facilitator"],
+            option_id=world.options[0],
+            criterion_id=world.criteria[0],
+            body="Because of the basing costs.",
+            parent_id=first.id,
         )
-        session.add(
-            Comment(
-                decision_id=world.decision_id,
-                round_number=1,
-                option_id=world.options[1],
-                criterion_id=None,
-                author_id=world.users["analyst-a"],
-                body="On the option as a whole.",
-            )
+        comment_service.post_comment(
+            session=session,
+            decision=decision,
+            actor_id=world.users["analyst-a"],
+            option_id=world.options[1],
+            criterion_id=None,
+            body="On the option as a whole.",
         )
         pdf, docx = b"%PDF-1.7 memo", b"PK\x03\x04 word copy"
         session.add(
@@ -98,6 +95,7 @@ def test_comments_and_word_copies_round_trip(
         "On the option as a whole.",
     ]
     assert data["comments"][1]["parent_id"] == data["comments"][0]["id"]
+    assert [r["entity"] for r in data["revisions"]].count("comment") == 3
     result = run(target, import_command, str(tmp_path / "out.json"))
     assert result.exit_code == 0, result.output
     again = _export(target, world, tmp_path / "again.json")
@@ -106,6 +104,8 @@ def test_comments_and_word_copies_round_trip(
     with target.app_context(), unit_of_work() as session:
         memo = session.scalars(select(Memo)).one()
         assert memo.docx == b"PK\x03\x04 word copy"
+        entities = session.scalars(select(Revision.entity)).all()
+        assert entities.count("comment") == 3
 
 
 @pytest.mark.parametrize(
@@ -114,6 +114,12 @@ def test_comments_and_word_copies_round_trip(
         (lambda d: d["memos"][0].update(docx_sha256="f" * 64), "Word copy does not match"),
         (lambda d: d["comments"][1].update(parent_id=999_999), "parent_id 999999 is not in"),
         (lambda d: d["comments"][0].update(author_id=999_999), "author_id 999999 is not in"),
+        (
+            lambda d: next(r for r in d["revisions"] if r["entity"] == "comment").update(
+                entity_id="999999"
+            ),
+            "comment '999999' is not in the file",
+        ),
     ],
 )
 def test_a_broken_file_is_refused_whole(

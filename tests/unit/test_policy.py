@@ -27,6 +27,7 @@ EXPECTED: dict[Action, set[Role]] = {
     Action.VIEW_AUDIT: {F},
     Action.OPEN_ROUND: {F},
     Action.ISSUE_MEMO: {F},
+    Action.COMMENT: {A, F},
     Action.CREATE_DECISION: set(),  # an administrator's right, not a role's
 }
 

@@ -1,7 +1,10 @@
-"""How the product names things it prints: analysts whose names are withheld, and the
-missing-score policy with the sentences that go with it."""
+"""How the product names things it prints: analysts whose names are withheld, the
+missing-score policy with the sentences that go with it, and changes to criteria."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 from app.domain.vocabulary import MissingPolicy
 
@@ -78,3 +81,73 @@ def outranks_sentence(above: str, below: str, common: list[str]) -> str:
         f"{above} ranks above {below} only through missing scores: on the criteria both were "
         f"scored on{where}, {above} does not score higher than {below}."
     )
+
+
+def _number(value: object) -> str:
+    return f"{float(value):g}" if isinstance(value, int | float | str) else "?"
+
+
+def _anchor_change(before: Mapping[str, Any], after: Mapping[str, Any]) -> str:
+    """Which scale points' wording changed, counted from the lowest point (1st, 2nd, …)."""
+    old, new = list(before.get("anchors") or []), list(after.get("anchors") or [])
+    if not new:
+        return "verbal anchors back to the defaults"
+    size = max(len(old), len(new))
+    old, new = old + [""] * (size - len(old)), new + [""] * (size - len(new))
+
+    def words(text: str) -> str:
+        return f"“{text}”" if text else "default"
+
+    changed = [
+        f"point {position + 1} {words(a)} → {words(b)}"
+        for position, (a, b) in enumerate(zip(old, new, strict=True))
+        if a != b
+    ]
+    return "verbal anchors edited" + (": " + ", ".join(changed) if changed else "")
+
+
+def criterion_change_sentence(
+    actor: str, action: str, before: Mapping[str, Any], after: Mapping[str, Any], name: str
+) -> str:
+    """A revision of a criterion in words. ``before``/``after`` are the recorded states
+    (``CriterionState``, empty when absent: a new or deleted criterion); ``name`` is the
+    criterion's name when the states do not hold it. Older revisions without ``status`` or
+    ``anchors`` read as active with default anchors.
+
+    "Morgan Hale retired the criterion “Cost”: out of totals and memos, its scores kept in
+    history"; "… changed the criterion “Cost”: weight 15 → 25; verbal anchors edited: …".
+    """
+    name = str(after.get("name") or before.get("name") or name)
+    if action == "create":
+        weight = _number(after.get("weight", 0))
+        return f"{actor} added the criterion “{name}” ({after.get('direction')}, weight {weight})"
+    if action == "delete":
+        return f"{actor} removed the criterion “{name}” from the draft"
+    if action == "retire":
+        return (
+            f"{actor} retired the criterion “{name}”: out of totals and memos, its scores kept "
+            "in history"
+        )
+    if action == "restore":
+        return f"{actor} restored the retired criterion “{name}”: back in totals and memos"
+
+    def changed(key: str, default: Any = None) -> bool:
+        return bool(before.get(key, default) != after.get(key, default))
+
+    changes = []
+    if changed("weight"):
+        changes.append(
+            f"weight {_number(before.get('weight', 0))} → {_number(after.get('weight'))}"
+        )
+    if changed("direction"):
+        changes.append(f"direction {before.get('direction')} → {after.get('direction')}")
+    if changed("name"):
+        changes.append(f"name “{before.get('name')}” → “{after.get('name')}”")
+    if changed("description", ""):
+        changes.append("description edited")
+    if (before.get("anchors") or []) != (after.get("anchors") or []):
+        changes.append(_anchor_change(before, after))
+    if changed("status", "active"):
+        changes.append(f"status {before.get('status', 'active')} → {after.get('status')}")
+    sentence = f"{actor} changed the criterion “{name}”"
+    return sentence + (": " + "; ".join(changes) if changes else "")

@@ -1,5 +1,6 @@
 """The one path for a versioned entity (an option, a criterion): load it locked, check the
-version an editor started from, apply a change, and record it as one revision."""
+version an editor started from, apply a change (or remove the entity), and record it as one
+revision."""
 
 from __future__ import annotations
 
@@ -96,6 +97,34 @@ def change(
         session, entity, kind=kind, actor_id=actor_id, action=action, before=before, state=state
     )
     return True
+
+
+def delete(
+    session: Session,
+    entity: Versioned,
+    *,
+    kind: str,
+    actor_id: int,
+    state: Callable[[Any], dict[str, Any]],
+) -> None:
+    """Remove the entity's row, recording a "delete" revision of what it was (its earlier
+    revisions stay: history is append-only). Rows that cascade with it go too."""
+    before = state(entity)
+    assert entity.id is not None
+    revisions.record(
+        session=session,
+        decision_id=entity.decision_id,
+        actor_id=actor_id,
+        entity=kind,
+        entity_id=entity.id,
+        option_id=entity.id if kind == "option" else None,
+        criterion_id=entity.id if kind == "criterion" else None,
+        action="delete",
+        before=before,
+        after=None,
+    )
+    session.delete(entity)
+    session.flush()
 
 
 def _record(

@@ -106,26 +106,127 @@
     if (event.key === "Escape" && event.target.closest && event.target.closest("#cell-detail")) { closeDrawer(); }
   });
 
-  // Spreadsheet-like keys in the matrix: arrows move between cells, Delete clears a score.
+  // Spreadsheet-like keys in the matrix: arrows move between cells, a digit picks a score,
+  // "n" marks N/A, Delete or Backspace clears it. Nothing else changes a score: Home, End,
+  // PageUp and PageDown (which would move a native select's value) and letters (the
+  // select's type-to-find) do nothing to it. Space, Enter and Alt+Down still open the list.
+  var MOVES = { ArrowLeft: [0, -1], ArrowRight: [0, 1], ArrowUp: [-1, 0], ArrowDown: [1, 0] };
+  var INERT = { Home: 1, End: 1, PageUp: 1, PageDown: 1 };
   document.addEventListener("keydown", function (event) {
     var select = event.target;
     if (!select || !select.matches || !select.matches("table.matrix select.score")) return;
     var td = select.closest("td.cell");
     if (!td) return;
     var row = parseInt(td.dataset.row, 10), col = parseInt(td.dataset.col, 10);
-    var moves = { ArrowLeft: [0, -1], ArrowRight: [0, 1], ArrowUp: [-1, 0], ArrowDown: [1, 0] };
-    if (moves[event.key] && !event.altKey) {
+    if (INERT[event.key]) { event.preventDefault(); return; }  // with any modifier too
+    if (event.ctrlKey || event.metaKey) return;  // Ctrl+Z and the browser's own shortcuts
+    if (MOVES[event.key] && !event.altKey) {
       var target = document.querySelector(
-        'table.matrix td.cell[data-row="' + (row + moves[event.key][0]) + '"][data-col="' +
-        (col + moves[event.key][1]) + '"] select.score');
+        'table.matrix td.cell[data-row="' + (row + MOVES[event.key][0]) + '"][data-col="' +
+        (col + MOVES[event.key][1]) + '"] select.score');
       if (target) { target.focus(); }
       event.preventDefault();
-    } else if (event.key === "Delete") {
+    } else if (event.key === "Delete" || event.key === "Backspace") {
       if (select.value !== "") {
         select.value = "";
         select.dispatchEvent(new Event("change", { bubbles: true }));
       }
       event.preventDefault();
+    } else if (event.key === "n" || event.key === "N") {
+      choose(select, "na");
+      event.preventDefault();
+    } else if (/^[0-9-]$/.test(event.key) && !event.altKey) {
+      // Digits typed in quick succession make one number (10 on a 0–10 scale).
+      var now = Date.now();
+      var text = typed.el === select && now - typed.at < 1000 ? typed.text + event.key : event.key;
+      if (!startsAnOption(select, text)) { text = event.key; }
+      typed = { el: select, text: text, at: now };
+      choose(select, text);
+      event.preventDefault();
+    } else if (event.key.length === 1 && event.key !== " ") {
+      event.preventDefault();  // a letter would jump to an option starting with it
     }
   });
+  var typed = { el: null, text: "", at: 0 };
+  function startsAnOption(select, text) {
+    for (var i = 0; i < select.options.length; i++) {
+      if (select.options[i].value.indexOf(text) === 0) return true;
+    }
+    return false;
+  }
+  function choose(select, value) {
+    for (var i = 0; i < select.options.length; i++) {
+      if (select.options[i].value === value) {
+        if (select.value !== value) {
+          select.value = value;
+          select.dispatchEvent(new Event("change", { bubbles: true }));
+        }
+        return;
+      }
+    }
+  }
+
+  // Undo: Ctrl+Z (Cmd+Z on a Mac) in the matrix undoes my last score change, unless the
+  // focus is in a text field (which has its own undo).
+  function inTextField(el) {
+    if (!el || !el.matches) return false;
+    return el.isContentEditable || el.matches("textarea, input:not([type=checkbox]):not([type=radio])" +
+      ":not([type=button]):not([type=submit]):not([type=hidden])");
+  }
+  document.addEventListener("keydown", function (event) {
+    if (!(event.ctrlKey || event.metaKey) || event.altKey || event.shiftKey) return;
+    if (event.key !== "z" && event.key !== "Z") return;
+    var undo = document.getElementById("matrix-undo");
+    if (!undo || inTextField(event.target) || event.target.closest && event.target.closest("#cell-detail")) return;
+    event.preventDefault();
+    if (window.htmx) { window.htmx.trigger(undo, "matrix-undo"); }
+  });
+
+  // After a save, "Undo" stays offered for a short while (data-undo-for, in seconds), and
+  // only beside the latest change; after an undo, the cell's select shows the value put back.
+  document.addEventListener("htmx:afterSettle", function () {
+    var offered = document.querySelectorAll("table.matrix button.undo[data-undo-for]");
+    var fresh = [], old = [];
+    for (var i = 0; i < offered.length; i++) { (offered[i]._timer ? old : fresh).push(offered[i]); }
+    if (fresh.length) {
+      old.forEach(function (button) { clearTimeout(button._timer); removeOffer(button); });
+      fresh.forEach(function (button) {
+        var seconds = parseInt(button.getAttribute("data-undo-for"), 10) || 30;
+        button._timer = setTimeout(removeOffer.bind(null, button), seconds * 1000);
+      });
+    }
+    var restored = document.querySelectorAll("table.matrix .save-status[data-restored]");
+    for (var j = 0; j < restored.length; j++) {
+      var status = restored[j];
+      var cell = status.closest("td.cell");
+      var select = cell && cell.querySelector("select.score");
+      if (select) {
+        select.value = status.getAttribute("data-restored");
+        if (!document.activeElement || document.activeElement === document.body) { select.focus(); }
+      }
+      status.removeAttribute("data-restored");
+    }
+  });
+  // A criterion's tooltip: Escape hides it until the pointer or focus leaves the header.
+  document.addEventListener("keydown", function (event) {
+    var th = event.key === "Escape" && event.target.closest && event.target.closest("table.matrix th.crit");
+    if (th) { th.classList.add("tip-dismissed"); }
+  });
+  ["focusout", "mouseout"].forEach(function (type) {
+    document.addEventListener(type, function (event) {
+      var th = event.target.closest && event.target.closest("table.matrix th.crit.tip-dismissed");
+      if (th && !(event.relatedTarget && th.contains(event.relatedTarget))) { th.classList.remove("tip-dismissed"); }
+    });
+  });
+
+  function removeOffer(button) {
+    if (!document.body.contains(button)) return;
+    var focused = document.activeElement === button;
+    var cell = button.closest("td.cell");
+    button.remove();
+    if (focused && cell) {
+      var select = cell.querySelector("select.score");
+      if (select) { select.focus(); }
+    }
+  }
 })();

@@ -74,6 +74,8 @@ class GroupView:
     layout: str
     weights: dict[int, float]
     previous: dict[CellKey, float] = field(default_factory=dict)
+    # Cells contested in the previous round (already revealed, so shown in a blind round too).
+    previous_contested: frozenset[CellKey] = frozenset()
     cells: dict[CellKey, CellGroup] = field(default_factory=dict)
     totals: dict[int, float | None] = field(default_factory=dict)
     ranks: dict[int, int | None] = field(default_factory=dict)
@@ -86,6 +88,8 @@ class GroupView:
     high: dict[int, float | None] = field(default_factory=dict)
     outranks: list[tuple[int, int]] = field(default_factory=list)
     contributions: dict[CellKey, float | None] = field(default_factory=dict)
+    # How many analysts wrote a rationale for each cell (only in a visible round).
+    rationales: dict[CellKey, int] = field(default_factory=dict)
     scored: dict[int, int] = field(default_factory=dict)
     done: frozenset[int] = frozenset()
     # The decision's analysts in the order they joined (their labels follow it): id, name.
@@ -121,6 +125,7 @@ class GroupView:
                 "l": self.layout,
                 "w": list(self.weights.items()),
                 "p": cells(self.previous),
+                "pc": sorted([o, c] for o, c in self.previous_contested),
                 "c": [
                     [o, c, g.value, g.std, g.min, g.max, g.count, g.contested]
                     for (o, c), g in self.cells.items()
@@ -139,6 +144,7 @@ class GroupView:
                 ],
                 "x": self.outranks,
                 "k": cells(self.contributions),
+                "rt": cells(self.rationales),
                 "s": list(self.scored.items()),
                 "f": sorted(self.done),
                 "a": self.analysts,
@@ -160,6 +166,7 @@ class GroupView:
             layout=data["l"],
             weights={int(c): float(w) for c, w in data["w"]},
             previous={(o, c): v for o, c, v in data["p"]},
+            previous_contested=frozenset((int(o), int(c)) for o, c in data["pc"]),
             cells={(row[0], row[1]): CellGroup(*row[2:]) for row in data["c"]},
             totals={row[0]: row[1] for row in data["t"]},
             ranks={row[0]: row[2] for row in data["t"]},
@@ -169,6 +176,7 @@ class GroupView:
             high={row[0]: row[6] for row in data["t"]},
             outranks=[(a, b) for a, b in data["x"]],
             contributions={(o, c): v for o, c, v in data["k"]},
+            rationales={(o, c): int(n) for o, c, n in data["rt"]},
             scored={int(a): n for a, n in data["s"]},
             done=frozenset(data["f"]),
             analysts=[(int(a), str(name)) for a, name in data["a"]],
@@ -177,7 +185,7 @@ class GroupView:
 
 # Raised whenever the stored form of a view changes, so a new release never reads a view an
 # older one stored in a shared cache (nor the reverse).
-VIEW_FORMAT = 2
+VIEW_FORMAT = 3
 
 
 def view_key(
@@ -265,12 +273,21 @@ def compute_group(
     filled = inside & has_value
     tensor[k[filled], i[filled], j[filled]] = value[filled]
     if previous_scores is not None:
-        # The previous round's group value (Delphi): shown even while this round is blind.
-        view.previous = _previous_values(
-            score_table(previous_scores), option_ids, criterion_ids, method
+        # The previous round's group values and contested cells (Delphi): that round is
+        # revealed, so they are shown even while this round is blind.
+        view.previous, view.previous_contested = _previous_figures(
+            score_table(previous_scores),
+            option_ids,
+            criterion_ids,
+            method,
+            float(decision.scale_max - decision.scale_min),
         )
     if not visible or not options or not criteria:
         return view
+    wrote = inside & (table[:, 5] == 1)
+    for o, c in zip(i[wrote].tolist(), j[wrote].tolist(), strict=True):
+        key = (option_ids[o], criterion_ids[c])
+        view.rationales[key] = view.rationales.get(key, 0) + 1
     evaluation = analysis.evaluate(
         tensor,
         [c.weight for c in criteria],
@@ -284,14 +301,25 @@ def compute_group(
     return view
 
 
-SCORE_COLUMNS = 5  # option id, criterion id, analyst id, value (NaN: none), N/A (1/0)
+# option id, criterion id, analyst id, value (NaN: none), N/A (1/0), has a rationale (1/0)
+SCORE_COLUMNS = 6
 
 
 def score_table(scores: Iterable[ScoreFigures] | np.ndarray) -> np.ndarray:
     """Scores as one float array, a row each (see ``SCORE_COLUMNS``)."""
     if isinstance(scores, np.ndarray):
         return scores
-    rows = [(s.option_id, s.criterion_id, s.analyst_id, s.value, s.not_applicable) for s in scores]
+    rows = [
+        (
+            s.option_id,
+            s.criterion_id,
+            s.analyst_id,
+            s.value,
+            s.not_applicable,
+            bool((getattr(s, "rationale", "") or "").strip()),
+        )
+        for s in scores
+    ]
     return np.array(rows, dtype=float).reshape(-1, SCORE_COLUMNS)
 
 
@@ -306,18 +334,28 @@ def _positions(ids: np.ndarray, wanted: Sequence[int]) -> np.ndarray:
     return np.where(found, sorter[at], -1)
 
 
-def _previous_values(
-    table: np.ndarray, option_ids: Sequence[int], criterion_ids: Sequence[int], method: Method
-) -> dict[CellKey, float]:
+def _previous_figures(
+    table: np.ndarray,
+    option_ids: Sequence[int],
+    criterion_ids: Sequence[int],
+    method: Method,
+    span: float,
+) -> tuple[dict[CellKey, float], frozenset[CellKey]]:
+    """The previous round's group value per cell, and its contested cells (at least two
+    scores whose range is at least half the scale, as :func:`analysis.cell_stats` says)."""
     i, j = _positions(table[:, 0], option_ids), _positions(table[:, 1], criterion_ids)
     keep = (i >= 0) & (j >= 0) & ~np.isnan(table[:, 3])
     values: dict[CellKey, list[float]] = {}
     for o, c, v in table[keep][:, [0, 1, 3]].tolist():
         values.setdefault((int(o), int(c)), []).append(v)
-    return {
+    group = {
         key: float(np.median(vals) if method == "median" else np.mean(vals))
         for key, vals in values.items()
     }
+    contested = frozenset(
+        key for key, vals in values.items() if len(vals) >= 2 and max(vals) - min(vals) >= span / 2
+    )
+    return group, contested
 
 
 def _finite(value: float) -> float | None:
@@ -380,12 +418,17 @@ class ViewChanges:
 def changes_between(old: GroupView, new: GroupView) -> ViewChanges:
     """What moved from ``old`` to ``new`` (two views of one round with the same layout)."""
     keys = set(old.cells) | set(new.cells) | set(old.previous) | set(new.previous)
+    keys |= set(old.rationales) | set(new.rationales)
+    keys |= old.previous_contested ^ new.previous_contested
     option_ids = set(old.totals) | set(new.totals)
     return ViewChanges(
         cells=frozenset(
             k
             for k in keys
-            if old.cells.get(k) != new.cells.get(k) or old.previous.get(k) != new.previous.get(k)
+            if old.cells.get(k) != new.cells.get(k)
+            or old.previous.get(k) != new.previous.get(k)
+            or old.rationales.get(k) != new.rationales.get(k)
+            or (k in old.previous_contested) != (k in new.previous_contested)
         ),
         totals=frozenset(
             o

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from threading import Lock
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlmodel import Session, col
 
 from app.adapters.shared_cache import SharedCache
@@ -141,6 +141,7 @@ def clear_local() -> None:
     with _local_lock:
         _local.clear()
         _structures.clear()
+        _previous.clear()
 
 
 def cached_view(
@@ -176,9 +177,37 @@ def read_scores(session: Session, round_id: int) -> np.ndarray:
             col(Score.analyst_id),
             col(Score.value),
             col(Score.not_applicable),
+            case((col(Score.rationale) == "", 0), else_=1),
         ).where(col(Score.round_id) == round_id),
     )
     return np.array(rows, dtype=float).reshape(-1, SCORE_COLUMNS)
+
+
+# A round's scores are final once the next round opens (only the current round is scored),
+# so the previous round's table is read once per structure number, not per change.
+_PREVIOUS = 32
+_previous: OrderedDict[tuple[int, float, int, int], np.ndarray] = OrderedDict()
+
+
+def previous_round_scores(
+    session: Session, decision_id: int, numbers: Numbers | None, round_: Round
+) -> np.ndarray:
+    """The scores of ``round_`` (a round before the current one), cached per structure."""
+    if numbers is None:
+        return read_scores(session, round_.id)
+    key = (decision_id, numbers.created, numbers.structure, round_.number)
+    with _local_lock:
+        found = _previous.get(key)
+        if found is not None:
+            _previous.move_to_end(key)
+            return found
+    table = read_scores(session, round_.id)
+    table.setflags(write=False)
+    with _local_lock:
+        _previous[key] = table
+        while len(_previous) > _PREVIOUS:
+            _previous.popitem(last=False)
+    return table
 
 
 def compute_view(
@@ -193,12 +222,15 @@ def compute_view(
     criteria: Sequence[Criterion],
     analysts: Sequence[tuple[int, str]],
     change_number: int,
+    numbers: Numbers | None = None,
 ) -> GroupView:
     """Compute the round's group view at ``change_number`` and share it.
 
     ``session`` must read one snapshot (:func:`app.db.uow.consistent_read`) in which the
     decision stands at ``change_number``, and the other arguments must come from it, so the
     view is exactly the state its number names — which is what lets every worker share it.
+    ``numbers`` (that snapshot's) let the previous round's scores come from this process's
+    cache.
     """
     round_ = next((r for r in rounds if r.number == round_number), None)
     if round_ is None:
@@ -219,7 +251,7 @@ def compute_view(
             )
         ),
         previous_scores=(
-            read_scores(session, previous.id)
+            previous_round_scores(session, decision.id, numbers, previous)
             if previous is not None and group_visible(decision, previous)
             else None
         ),
@@ -347,6 +379,7 @@ def _read_and_compute(
             criteria=structure.criteria,
             analysts=structure.analysts,
             change_number=numbers.change,
+            numbers=numbers,
         )
     return structure, view
 

@@ -29,6 +29,7 @@ from app.db.models import (
     User,
 )
 from app.domain import analysis
+from app.domain.anchors import EDITABLE_POINTS, labelled_points
 from app.domain.errors import NotFound
 from app.domain.labels import analyst_letter
 from app.domain.visibility import group_visible
@@ -68,7 +69,15 @@ class Cell:
     contested: bool = False
     scores: list[AnalystScore] | None = None
     previous_value: float | None = None
+    # Contested in the previous round (revealed): the cell to talk about in this one.
+    previous_contested: bool = False
+    # How many analysts wrote a rationale (0 while the round's scores are hidden).
+    rationales: int = 0
     my_previous: ScoreLike | None = None
+
+    @property
+    def has_my_rationale(self) -> bool:
+        return bool(self.mine is not None and self.mine.rationale)
 
     @property
     def reason_missing(self) -> bool:
@@ -121,6 +130,8 @@ class Matrix:
     evaluation: analysis.Evaluation | None = None
     score_tensor: np.ndarray | None = None
     group: GroupView | None = None
+    # Each criterion's scale points in words, lowest first: criterion id → [(point, anchor)].
+    anchors: dict[int, list[tuple[int, str]]] = field(default_factory=dict)
 
     def cell_context(self, option_id: int, criterion_id: int) -> dict[str, object] | None:
         """``{"cell", "option", "criterion"}`` for one cell's details, or None if not shown."""
@@ -143,6 +154,26 @@ class Matrix:
             for c in self.criteria
             if self.cells[(a, c.id)].count and self.cells[(b, c.id)].count
         ]
+
+    def scale_words(self, criterion: Criterion) -> str:
+        """Which way the scale runs, plainly: "5 = very costly" (the top point's anchor)."""
+        points = self.anchors.get(criterion.id) or []
+        if not points:
+            return ""
+        top, word = points[-1]
+        return f"{top} = {word}"
+
+    def anchors_shown(self, criterion_id: int) -> list[tuple[int, str]]:
+        """The anchors a header or the drawer lists: every point of a short scale, the two
+        ends of a long one (0–100)."""
+        points = self.anchors.get(criterion_id) or []
+        return points if len(points) <= EDITABLE_POINTS else [points[0], points[-1]]
+
+    def anchor_of(self, criterion_id: int, value: float | None) -> str:
+        """The anchor of a whole scale point ("" for none or a point between two)."""
+        if value is None or value != int(value):
+            return ""
+        return dict(self.anchors.get(criterion_id) or []).get(int(value), "")
 
     @property
     def is_current_round(self) -> bool:
@@ -370,6 +401,12 @@ def matrix_from_group(
         evaluation=view.evaluation,
         score_tensor=view.tensor,
         group=view,
+        anchors={
+            c.id: labelled_points(
+                c.direction, decision.scale_min, decision.scale_max, c.anchors or None
+            )
+            for c in criteria
+        },
     )
     for key, cell in matrix.cells.items():
         figures = view.cells.get(key)
@@ -378,6 +415,8 @@ def matrix_from_group(
             cell.min, cell.max = figures.min, figures.max
             cell.count, cell.contested = figures.count, figures.contested
         cell.previous_value = view.previous.get(key)
+        cell.previous_contested = key in view.previous_contested
+        cell.rationales = view.rationales.get(key, 0) if view.visible else 0
     for s in mine:
         if (s.option_id, s.criterion_id) in matrix.cells:
             matrix.cells[(s.option_id, s.criterion_id)].mine = s

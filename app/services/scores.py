@@ -15,9 +15,11 @@ from app.db.models import (
     Criterion,
     Decision,
     DecisionStatus,
+    Member,
     MissingPolicy,
     Option,
     OptionStatus,
+    Role,
     Round,
     RoundCompletion,
     Score,
@@ -26,7 +28,8 @@ from app.db.models import (
 )
 from app.domain.errors import InvalidInput, NotFound, ServiceError
 from app.domain.policy import Action
-from app.services import audit, revisions
+from app.domain.vocabulary import CriterionStatus
+from app.services import audit, notifications, revisions
 from app.services.decisions import decision_state, record_decision_update
 from app.services.permissions import authorize, lock_decision
 
@@ -96,23 +99,8 @@ def save_score(
     happened before (and the score lands in the new round or is refused) or waits for it.
     Saves share the lock: they do not wait for each other.
     """
-    decision = lock_decision(session, decision, shared=True)
-    if decision.status == DecisionStatus.CLOSED.value:
-        raise ServiceError("This decision is closed; scores can no longer change.")
-    if decision.status == DecisionStatus.DRAFT.value:
-        raise ServiceError(
-            "Scoring has not started: the decision is a draft. The facilitator starts scoring "
-            "by setting its status to scoring."
-        )
-    authorize(session=session, decision=decision, user_id=analyst_id, action=Action.SCORE)
-    option = session.get(Option, option_id)
-    criterion = session.get(Criterion, criterion_id)
-    if option is None or option.decision_id != decision.id:
-        raise NotFound("That option does not exist in this decision.")
-    if criterion is None or criterion.decision_id != decision.id:
-        raise NotFound("That criterion does not exist in this decision.")
-    if option.status != OptionStatus.ACTIVE.value:
-        raise InvalidInput({"option_id": "That option is withdrawn and cannot be scored."})
+    decision = lock_for_scoring(session, decision, analyst_id)
+    check_cell(session, decision, option_id, criterion_id)
     if rationale is not None:
         rationale = rationale.strip()
         if len(rationale) > RATIONALE_MAX:
@@ -128,7 +116,7 @@ def save_score(
         "criterion_id": criterion_id,
         "analyst_id": analyst_id,
     }
-    score = _locked_score(session, **key)
+    score = locked_score(session, **key)
     before = score_state(score)
     if score is None:
         wanted: dict[str, Any] = {"value": None, "not_applicable": False, "rationale": ""}
@@ -145,12 +133,12 @@ def save_score(
                 analyst_id=analyst_id,
             )
         if _insert_if_absent(session, key | wanted | {"updated_at": utcnow()}):
-            score = _locked_score(session, **key)
+            score = locked_score(session, **key)
             assert score is not None
             record_score(session, decision, round_, score, before=None)
             return score
         # The same analyst's other request created the cell a moment ago: update it.
-        score = _locked_score(session, **key)
+        score = locked_score(session, **key)
         assert score is not None
         before = score_state(score)
     if new_value is not None:
@@ -163,6 +151,37 @@ def save_score(
     session.add(score)
     record_score(session, decision, round_, score, before=before)
     return score
+
+
+def lock_for_scoring(session: Session, decision: Decision, analyst_id: int) -> Decision:
+    """Lock the decision (shared: saves do not wait for each other) and check the analyst may
+    score in it now."""
+    decision = lock_decision(session, decision, shared=True)
+    if decision.status == DecisionStatus.CLOSED.value:
+        raise ServiceError("This decision is closed; scores can no longer change.")
+    if decision.status == DecisionStatus.DRAFT.value:
+        raise ServiceError(
+            "Scoring has not started: the decision is a draft. The facilitator starts scoring "
+            "by setting its status to scoring."
+        )
+    authorize(session=session, decision=decision, user_id=analyst_id, action=Action.SCORE)
+    return decision
+
+
+def check_cell(session: Session, decision: Decision, option_id: int, criterion_id: int) -> None:
+    """The cell exists in the decision and may be scored: an active option, an active criterion."""
+    option = session.get(Option, option_id)
+    criterion = session.get(Criterion, criterion_id)
+    if option is None or option.decision_id != decision.id:
+        raise NotFound("That option does not exist in this decision.")
+    if criterion is None or criterion.decision_id != decision.id:
+        raise NotFound("That criterion does not exist in this decision.")
+    if option.status != OptionStatus.ACTIVE.value:
+        raise InvalidInput({"option_id": "That option is withdrawn and cannot be scored."})
+    if criterion.status == CriterionStatus.RETIRED.value:
+        raise InvalidInput(
+            {"criterion_id": f"The criterion “{criterion.name}” is retired and cannot be scored."}
+        )
 
 
 def _insert_if_absent(session: Session, row: dict[str, Any]) -> bool:
@@ -198,7 +217,7 @@ def record_score(
     )
 
 
-def _locked_score(
+def locked_score(
     session: Session, *, round_id: int, option_id: int, criterion_id: int, analyst_id: int
 ) -> Score | None:
     return session.scalar(
@@ -268,6 +287,7 @@ def reveal_round(*, session: Session, decision: Decision, actor_id: int) -> Roun
         decision_id=decision.id,
         details={"round": round_.number},
     )
+    notifications.round_revealed(session, decision.id, round_.number, actor_id=actor_id)
     return round_
 
 
@@ -300,7 +320,14 @@ def open_next_round(
     decision.current_round = new_round.number
     session.add(decision)
     session.flush()
-    previous = session.scalars(select(Score).where(col(Score.round_id) == current.id)).all()
+    # Each current analyst starts from their own previous scores (a removed member's scores
+    # stay in the earlier round and its history, and are not carried into the new one).
+    analysts = select(col(Member.user_id)).where(
+        col(Member.decision_id) == decision.id, col(Member.role) == Role.ANALYST.value
+    )
+    previous = session.scalars(
+        select(Score).where(col(Score.round_id) == current.id, col(Score.analyst_id).in_(analysts))
+    ).all()
     for old in previous:
         copy = Score(
             round_id=new_round.id,
@@ -345,6 +372,7 @@ def open_next_round(
         decision_id=decision.id,
         details={"round": new_round.number},
     )
+    notifications.round_opened(session, decision.id, new_round.number, actor_id=actor_id)
     return new_round
 
 

@@ -15,6 +15,7 @@ from app.services import scores as score_service
 from app.services.group_view import ViewChanges, changes_between
 from app.services.live_matrix import cached_view
 from app.services.matrix import Matrix, build_matrix
+from app.services.score_undo import undo_last_score
 from app.web.access import Access, load_decision
 from app.web.htmx import hx_target, is_htmx, make_response
 from app.web.live import shared_cache, with_live_matrix
@@ -111,8 +112,8 @@ def poll(decision_id: int) -> ResponseReturnValue:
 @bp.post("/matrix/scores")
 def save_score(decision_id: int) -> ResponseReturnValue:
     """Save one cell. The page sends the change number it shows (``since``); the answer
-    brings the page from there to the state right after this save — what moved, this cell's
-    group value, total and ranks included — and the poll carries on from that number."""
+    brings the page from there to the state right after this save (see :func:`_cell_answer`)
+    and offers to undo it."""
     access = load_decision(decision_id, Action.SCORE)
     option_id, criterion_id = int_arg("option_id"), int_arg("criterion_id")
     if option_id is None or criterion_id is None:
@@ -136,10 +137,56 @@ def save_score(decision_id: int) -> ResponseReturnValue:
         context = _cell_context(access, matrix, option_id, criterion_id)
         context |= {"changes": ViewChanges(), "saved_message": "Rationale saved."}
         return make_response(render_template("matrix/_detail_saved.html", **context))
+    return _cell_answer(access, option_id, criterion_id, since, changed, undone=False)
+
+
+@bp.post("/matrix/scores/undo")
+def undo_score(decision_id: int) -> ResponseReturnValue:
+    """Undo the analyst's last score change in this round (the "Undo" beside a cell's
+    confirmation sends that cell; Ctrl+Z sends none). Answered like a save of that cell,
+    with the restored value for the cell's select."""
+    access = load_decision(decision_id, Action.SCORE)
+    option_id, criterion_id = int_arg("option_id"), int_arg("criterion_id")
+    if (option_id is None) != (criterion_id is None):
+        abort(400, "Give both option_id and criterion_id, or neither.")
+    score = undo_last_score(
+        session=get_session(),
+        decision=access.decision,
+        analyst_id=access.user_id,
+        option_id=option_id,
+        criterion_id=criterion_id,
+    )
+    option_id, criterion_id = score.option_id, score.criterion_id
+    end_transaction()
+    changed = committed_number(get_session(), decision_id)
+    response = _cell_answer(access, option_id, criterion_id, int_arg("since"), changed, undone=True)
+    # Ctrl+Z does not know which cell it undoes: the answer says where it goes.
+    response.headers["HX-Retarget"] = f"#st-{option_id}-{criterion_id}"
+    response.headers["HX-Reswap"] = "outerHTML"
+    return response
+
+
+def _cell_answer(
+    access: Access,
+    option_id: int,
+    criterion_id: int,
+    since: int | None,
+    changed: int | None,
+    *,
+    undone: bool,
+) -> Response:
+    """The answer to a change of one cell: its status, and what moved from the change number
+    the page shows (``since``) to the state right after the change — this cell's group value,
+    total and ranks included — so the poll carries on from there."""
+    decision_id = access.decision.id
 
     def answer(m: Matrix) -> Response:
         assert m.group is not None
         context = _cell_context(access, m, option_id, criterion_id)
+        if undone:
+            context |= {"undone": True}
+        else:  # a save: offer to undo it, if it changed anything
+            context |= {"status_text": "Saved", "undo": changed is not None}
         before = None
         if since is not None:
             before = cached_view(

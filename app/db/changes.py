@@ -123,13 +123,17 @@ def current_number(*, session: Session, decision_id: int) -> int:
 def numbers_for_member(
     *, session: Session, decision_id: int, user_id: int
 ) -> tuple[Numbers, str] | None:
-    """(numbers, role) if ``user_id`` is a member of the decision, else None: the one
-    indexed lookup an unchanged live-update poll costs."""
+    """(numbers, role) if ``user_id`` is a member of the decision (and it is not deleted),
+    else None: the one indexed lookup an unchanged live-update poll costs."""
     row = session.execute(
         _numbers_query()
         .add_columns(col(Member.role))
         .join(Member, col(Member.decision_id) == col(Decision.id))
-        .where(col(Decision.id) == decision_id, col(Member.user_id) == user_id)
+        .where(
+            col(Decision.id) == decision_id,
+            col(Member.user_id) == user_id,
+            col(Decision.deleted).is_(False),
+        )
     ).first()
     if row is None:
         return None

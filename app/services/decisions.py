@@ -23,8 +23,8 @@ from app.db.models import (
 from app.db.schemas import parse
 from app.domain.errors import InvalidInput, ServiceError
 from app.domain.policy import Action, require_admin
-from app.domain.vocabulary import OptionStatus, ScoringMode
-from app.services import audit, revisions
+from app.domain.vocabulary import CriterionStatus, OptionStatus, Paper, ScoringMode
+from app.services import audit, notifications, revisions
 from app.services.permissions import authorize, lock_decision
 
 # How much one decision may hold (each page and every analysis grows with these). Withdrawn
@@ -57,10 +57,12 @@ def check_room(
 
 
 def decisions_for_user(*, session: Session, user_id: int) -> list[tuple[Decision, str]]:
+    """The decisions the user is a member of, with their role (archived ones included;
+    deleted ones never)."""
     stmt = (
         select(Decision, col(Member.role))
         .join(Member, col(Member.decision_id) == col(Decision.id))
-        .where(col(Member.user_id) == user_id)
+        .where(col(Member.user_id) == user_id, col(Decision.deleted).is_(False))
         .order_by(col(Decision.id))
     )
     return [(d, role) for d, role in session.execute(stmt).all()]
@@ -136,16 +138,31 @@ def setup_checklist(*, session: Session, decision: Decision) -> list[SetupStep]:
     weights = [
         w
         for (w,) in session.execute(
-            select(col(Criterion.weight)).where(col(Criterion.decision_id) == decision.id)
+            select(col(Criterion.weight)).where(
+                col(Criterion.decision_id) == decision.id,
+                col(Criterion.status) == CriterionStatus.ACTIVE.value,
+            )
         ).all()
     ]
-    weighted = sum(1 for w in weights if w > 0)
     analysts = session.scalar(
         select(func.count())
         .select_from(Member)
         .where(col(Member.decision_id) == decision.id, col(Member.role) == Role.ANALYST.value)
     )
-    options, analysts = options or 0, analysts or 0
+    weighted = sum(1 for w in weights if w > 0)
+    return checklist_steps(
+        decision,
+        options=options or 0,
+        weighted=weighted,
+        unweighted=len(weights) - weighted,
+        analysts=analysts or 0,
+    )
+
+
+def checklist_steps(
+    decision: Decision, *, options: int, weighted: int, unweighted: int, analysts: int
+) -> list[SetupStep]:
+    """The set-up checklist from counts (the home page counts many decisions at once)."""
     blind = decision.scoring_mode == ScoringMode.BLIND.value
     return [
         SetupStep(
@@ -165,7 +182,7 @@ def setup_checklist(*, session: Session, decision: Decision) -> list[SetupStep]:
             "Add criteria with weights",
             weighted >= 1,
             f"{weighted} weighted criteri{'on' if weighted == 1 else 'a'}"
-            + (f", {len(weights) - weighted} at weight 0" if len(weights) > weighted else ""),
+            + (f", {unweighted} at weight 0" if unweighted else ""),
         ),
         SetupStep(
             "analysts",
@@ -201,18 +218,21 @@ def start_scoring(*, session: Session, decision: Decision, actor_id: int) -> Dec
         raise InvalidInput(
             {"status": "Scoring cannot start yet. Still to do: " + "; ".join(missing) + "."}
         )
-    return update_settings(
+    started = update_settings(
         session=session,
         decision=decision,
         actor_id=actor_id,
         data={"status": DecisionStatus.SCORING.value},
     )
+    notifications.round_opened(session, decision.id, started.current_round, actor_id=actor_id)
+    return started
 
 
 def update_decision(
     *, session: Session, decision: Decision, actor_id: int, data: dict[str, Any]
 ) -> Decision:
-    """Edit title, question, background, marking, memo naming; the scale only before scoring."""
+    """Edit title, question, background, marking, memo naming and paper; the scale only
+    before scoring."""
     decision = lock_decision(session, decision)
     authorize(session=session, decision=decision, user_id=actor_id, action=Action.EDIT_DECISION)
     from app.db.models import Round, Score  # local: avoids a cycle with the scoring service
@@ -223,6 +243,9 @@ def update_decision(
     valid, errors = parse(DecisionCreate, merged)
     if not errors and valid.scale_max <= valid.scale_min:
         errors = {"scale_max": "Scale maximum must be greater than the scale minimum."}
+    paper = str(data.get("paper") or decision.paper)
+    if paper not in {p.value for p in Paper}:
+        errors = {**errors, "paper": "Memo paper must be US Letter or A4."}
     if errors:
         raise InvalidInput(errors)
     scale_changes = (valid.scale_min, valid.scale_max) != (decision.scale_min, decision.scale_max)
@@ -241,6 +264,7 @@ def update_decision(
     decision.background = valid.background
     decision.classification = valid.classification.upper()
     decision.scale_min, decision.scale_max = valid.scale_min, valid.scale_max
+    decision.paper = paper
     if "name_analysts_in_memo" in data or "title" in data:
         decision.name_analysts_in_memo = str(data.get("name_analysts_in_memo", "")).lower() in {
             "1",
@@ -273,6 +297,61 @@ def record_decision_update(
     )
 
 
+def delete_decision(*, session: Session, decision: Decision, actor_id: int) -> Decision:
+    """A facilitator deletes a draft: it disappears from every page and URL for everyone
+    (``Decision.deleted``). Nothing is erased: its revisions stay (history is append-only) and
+    the deletion is one more. Refused (409) once scoring has started: archive it instead."""
+    decision = lock_decision(session, decision)
+    authorize(session=session, decision=decision, user_id=actor_id, action=Action.CHANGE_SETTINGS)
+    if decision.status != DecisionStatus.DRAFT.value:
+        raise ServiceError(
+            "Only a draft can be deleted; this decision has started scoring. Archive it "
+            "instead: it leaves the home page and can be restored.",
+            status=409,
+        )
+    return _set_flag(session, decision, actor_id, "deleted", True, action="delete")
+
+
+def set_archived(
+    *, session: Session, decision: Decision, actor_id: int, archived: bool
+) -> Decision:
+    """Archive a decision (hidden from the home page's main list, still readable by its
+    members through its URL) or restore it; recorded as a revision. Doing what is already
+    done changes nothing."""
+    decision = lock_decision(session, decision)
+    authorize(session=session, decision=decision, user_id=actor_id, action=Action.CHANGE_SETTINGS)
+    if decision.archived == archived:
+        return decision
+    return _set_flag(
+        session,
+        decision,
+        actor_id,
+        "archived",
+        archived,
+        action="archive" if archived else "restore",
+    )
+
+
+def _set_flag(
+    session: Session, decision: Decision, actor_id: int, flag: str, value: bool, *, action: str
+) -> Decision:
+    before = decision_state(decision)
+    setattr(decision, flag, value)
+    decision.version += 1
+    session.add(decision)
+    revisions.record(
+        session=session,
+        decision_id=decision.id,
+        actor_id=actor_id,
+        entity="decision",
+        entity_id=decision.id,
+        action=action,
+        before=before,
+        after=decision_state(decision),
+    )
+    return decision
+
+
 def list_members(*, session: Session, decision_id: int) -> list[tuple[Member, User]]:
     stmt = (
         select(Member, User)
@@ -283,10 +362,40 @@ def list_members(*, session: Session, decision_id: int) -> list[tuple[Member, Us
     return [(m, u) for m, u in session.execute(stmt).all()]
 
 
+def find_person(*, session: Session, username: str = "", user_id: int | None = None) -> User:
+    """The account chosen in the member form: by id (a search result), else by username;
+    ``InvalidInput`` when there is none."""
+    if user_id is not None:
+        user = session.get(User, user_id)
+        if user is None:
+            raise InvalidInput({"username": "That person no longer exists; search again."})
+        return user
+    typed = (username or "").strip()
+    if not typed:
+        raise InvalidInput({"username": "Choose a person: search by name or username."})
+    user = session.scalar(select(User).where(col(User.username) == typed.lower()))
+    if user is None:
+        # A name typed in full finds its person when exactly one account has it.
+        named = session.scalars(
+            select(User).where(func.lower(col(User.display_name)) == typed.lower()).limit(2)
+        ).all()
+        user = named[0] if len(named) == 1 else None
+    if user is None:
+        raise InvalidInput({"username": f"No user is called “{typed}”."})
+    return user
+
+
 def set_member(
-    *, session: Session, decision_id: int, actor_id: int, username: str, role: str
+    *,
+    session: Session,
+    decision_id: int,
+    actor_id: int,
+    role: str,
+    username: str = "",
+    user_id: int | None = None,
 ) -> Member:
-    """Add a user to the decision with ``role``, or change their role.
+    """Add a user (by ``user_id``, else by ``username``) to the decision with ``role``, or
+    change their role.
 
     The decision is locked first: two facilitators demoting each other at once leave one
     facilitator, and the same user added twice at once is one member."""
@@ -296,12 +405,7 @@ def set_member(
         role_value = Role(role)
     except ValueError:
         raise InvalidInput({"role": "Role must be facilitator, analyst or observer."}) from None
-    username = (username or "").strip()
-    if not username:
-        raise InvalidInput({"username": "Username is required."})
-    user = session.scalar(select(User).where(col(User.username) == username))
-    if user is None:
-        raise InvalidInput({"username": f"No user is called “{username}”."})
+    user = find_person(session=session, username=username, user_id=user_id)
     member = session.scalar(
         select(Member).where(col(Member.decision_id) == decision_id, col(Member.user_id) == user.id)
     )

@@ -55,7 +55,7 @@ def authorize(
 ) -> Actor:
     """The user as an actor in the decision, if its role allows ``action``.
 
-    Raises NotFound for a non-member, Forbidden for a role that may not, and a 409 while the
+    Raises NotFound for a non-member or a deleted decision, Forbidden for a role that may not, and a 409 while the
     decision is closed (unless the action is one a closed decision allows)."""
     decision_id = decision if isinstance(decision, int) else decision.id
     assert decision_id is not None
@@ -64,10 +64,13 @@ def authorize(
         raise NotFound("That decision does not exist or you are not a member of it.")
     actor = Actor(user_id=user_id, role=role)
     policy.require(actor, action, is_author=is_author)
-    status = (
-        decision.status
-        if isinstance(decision, Decision)
-        else session.exec(select(Decision.status).where(col(Decision.id) == decision_id)).one()
-    )
+    if isinstance(decision, Decision):
+        status, deleted = decision.status, decision.deleted
+    else:
+        status, deleted = session.exec(
+            select(Decision.status, Decision.deleted).where(col(Decision.id) == decision_id)
+        ).one()
+    if deleted:
+        raise NotFound("That decision does not exist or you are not a member of it.")
     policy.require_open(status, action)
     return actor

@@ -11,6 +11,7 @@ import csv
 import hashlib
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -18,6 +19,7 @@ from functools import cache
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from app.adapters.mail import Mail, MailError, MailSettings, send
 from app.adapters.passwords import hash_password, needs_rehash, verify_password
 from app.db.models import PasswordLink, User
 from app.domain.errors import Forbidden, InvalidInput, NotFound
@@ -208,6 +210,11 @@ class NewAccount:
     username: str
     display_name: str
     email: str | None = None
+    line: int | None = None  # where it stood in a pasted list or uploaded file
+
+    def problem(self, message: str) -> str:
+        """``message`` about this account, prefixed with its line when it came from a list."""
+        return f"Line {self.line}: {message}" if self.line is not None else message
 
 
 @dataclass(frozen=True)
@@ -221,23 +228,48 @@ class IssuedLink:
     expires_at: datetime
 
 
+HEADER_NAMES = {"username", "user", "login"}
+MAX_FILE_BYTES = 256 * 1024
+
+
+def decode_upload(data: bytes) -> str:
+    """An uploaded CSV file's text: UTF-8 (with or without the byte-order mark spreadsheets
+    write) or, failing that, Windows-1252 (older Excel). ``InvalidInput`` if too large."""
+    if len(data) > MAX_FILE_BYTES:
+        raise InvalidInput({"file": f"The file is larger than {MAX_FILE_BYTES // 1024} KB."})
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
 def parse_accounts(text: str) -> list[NewAccount]:
     """One account per line: ``username, name`` and optionally ``, email`` (CSV quoting
-    allowed; blank lines skipped). ``InvalidInput`` names the lines it cannot read."""
+    allowed; a semicolon works as the separator too, as some spreadsheets save it; a first
+    line naming the columns — ``username, name, email`` — is skipped; blank lines skipped).
+    ``InvalidInput`` names each line it cannot read, by its number in the text."""
     accounts: list[NewAccount] = []
     errors: dict[str, str] = {}
-    lines = [line for line in text.splitlines() if line.strip()]
-    if len(lines) > MAX_PASTED_ACCOUNTS:
+    text = text.replace("\x00", "")
+    numbered = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
+    if len(numbered) > MAX_PASTED_ACCOUNTS + 1:
         raise InvalidInput({"accounts": f"Paste at most {MAX_PASTED_ACCOUNTS} accounts at once."})
-    for number, row in enumerate(csv.reader(lines, skipinitialspace=True), start=1):
+    first = numbered[0][1] if numbered else ""
+    delimiter = ";" if ";" in first and "," not in first else ","
+    rows = csv.reader([line for _, line in numbered], delimiter=delimiter, skipinitialspace=True)
+    for (number, _), row in zip(numbered, rows, strict=True):
         fields = [field.strip() for field in row]
+        if not accounts and not errors and fields and fields[0].lower() in HEADER_NAMES:
+            continue  # the header row
         if len(fields) not in (2, 3) or not fields[0] or not fields[1]:
             errors[f"line {number}"] = (
                 f"Line {number}: write “username, name” or “username, name, email”."
             )
             continue
         email = fields[2] if len(fields) == 3 and fields[2] else None
-        accounts.append(NewAccount(fields[0], fields[1], email))
+        accounts.append(NewAccount(fields[0], fields[1], email, line=number))
+    if len(accounts) > MAX_PASTED_ACCOUNTS:
+        raise InvalidInput({"accounts": f"Paste at most {MAX_PASTED_ACCOUNTS} accounts at once."})
     if not accounts and not errors:
         errors["accounts"] = "Write at least one account."
     if errors:
@@ -256,17 +288,20 @@ def create_accounts_with_links(
     seen: set[str] = set()
     for account in accounts:
         username = normalise_username(account.username)
+        key = f"line {account.line}" if account.line is not None else username or "username"
         if not USERNAME_RE.match(username):
-            errors[username or "username"] = (
+            errors[key] = account.problem(
                 f"“{account.username}”: a username is 2–64 characters: lower-case letters, "
                 "digits, dot, dash or underscore."
             )
         elif username in seen or find_user(session=session, username=username) is not None:
-            errors[username] = f"The username “{username}” is taken."
-        elif account.email is not None and not EMAIL_RE.match(account.email):
-            errors[username] = f"“{account.email}” is not an email address."
+            errors[key] = account.problem(f"The username “{username}” is taken.")
+        elif account.email is not None and (
+            len(account.email) > 254 or not EMAIL_RE.match(account.email)
+        ):
+            errors[key] = account.problem(f"“{account.email}” is not an email address.")
         elif len(account.display_name.strip()) > 120:
-            errors[username] = f"{username}: a name is at most 120 characters."
+            errors[key] = account.problem(f"{username}: a name is at most 120 characters.")
         seen.add(username)
     if errors:
         raise InvalidInput(errors)
@@ -276,6 +311,7 @@ def create_accounts_with_links(
             username=normalise_username(account.username),
             display_name=account.display_name.strip(),
             password_hash=NO_PASSWORD_YET,
+            email=account.email,
         )
         session.add(user)
         session.flush()
@@ -351,3 +387,58 @@ def set_password_from_link(
 def _aware(moment: datetime) -> datetime:
     """SQLite hands back naive datetimes; they were stored in UTC."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+# --- Emailing new accounts their links (after the accounts are committed) ---
+
+
+@dataclass(frozen=True)
+class MailOutcome:
+    """Whether the link of one new account was emailed (``error`` says why not)."""
+
+    username: str
+    email: str
+    sent: bool
+    error: str | None = None
+
+
+# After this many failures in a row the server is taken to be unreachable: the remaining
+# links are reported unsent without waiting for each connection to time out.
+MAX_FAILURES_IN_A_ROW = 3
+
+
+def email_links(
+    settings: MailSettings, issued: list[IssuedLink], link_for: Callable[[str], str]
+) -> list[MailOutcome]:
+    """Email each new account with an address its one-time link (``link_for(token)``), one
+    message each. Call it only after the accounts are committed: a mail server that fails
+    never undoes them, and the administrator still has every link on the page."""
+    outcomes: list[MailOutcome] = []
+    failures = 0
+    for link in issued:
+        if link.email is None:
+            continue
+        if failures >= MAX_FAILURES_IN_A_ROW:
+            outcomes.append(MailOutcome(link.username, link.email, False, "not tried"))
+            continue
+        mail = Mail(
+            to=link.email,
+            subject="Your Options Matrix account",
+            body=(
+                f"Hello {link.display_name},\n\n"
+                f"An account was created for you on Options Matrix (username: {link.username}).\n"
+                "Set your password with this link; it works once, until "
+                f"{link.expires_at.strftime('%Y-%m-%d %H:%M')} UTC:\n\n"
+                f"{link_for(link.token)}\n\n"
+                "If you did not expect this message, ignore it.\n"
+            ),
+        )
+        try:
+            send(settings, [mail])
+        except MailError as exc:
+            failures += 1
+            outcomes.append(MailOutcome(link.username, link.email, False, str(exc)))
+        else:
+            failures = 0
+            outcomes.append(MailOutcome(link.username, link.email, True))
+    return outcomes

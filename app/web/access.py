@@ -51,14 +51,16 @@ class Access:
 
 
 def load_decision(decision_id: int, action: Action = Action.VIEW) -> Access:
-    """The decision if the user is a member (404 otherwise) whose role allows ``action``
-    (403); a closed decision refuses every change but reopening and memos (409)."""
+    """The decision if the user is a member and it is not deleted (404 otherwise) whose
+    role allows ``action`` (403); a closed decision refuses every change but reopening and
+    memos (409)."""
     session = get_session()
     user: User = g.user
     assert user.id is not None
     role = role_of(session=session, decision_id=decision_id, user_id=user.id)
     decision = session.get(Decision, decision_id) if role else None
-    if role is None or decision is None:
+    if role is None or decision is None or decision.deleted:
+        # A deleted draft is gone for everyone, its facilitator included.
         raise NotFound("That decision does not exist or you are not a member of it.")
     g.decision = decision  # lets an error page inside this decision keep its navigation
     # Whether an analyst wrote the option is checked with the option; a role that may not

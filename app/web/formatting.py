@@ -21,6 +21,7 @@ from app.domain.vocabulary import (
     Direction,
     MissingPolicy,
     OptionStatus,
+    Paper,
     Role,
     ScoringMode,
 )
@@ -103,6 +104,7 @@ def register(env: Environment, *, links: bool = True) -> None:
         OptionStatus=OptionStatus,
         Direction=Direction,
         MissingPolicy=MissingPolicy,
+        Paper=Paper,
         outranks_sentence=outranks_sentence,
         missing_policy_sentence=missing_policy_sentence,
     )

@@ -291,7 +291,7 @@ def test_the_member_form_clears_after_success_and_says_what_was_done(
     assert done.status_code == 200
     fragment = done.get_data(as_text=True)
     assert "<html" not in fragment
-    assert "“outsider” is now an analyst in this decision." in fragment
+    assert "Outsider (outsider) is now an analyst in this decision." in fragment
     assert 'value="outsider"' not in fragment  # the form starts empty again
     refused = facilitator.post(
         url, {"username": "nobody-here", "role": "observer"}, htmx=True, target="members"

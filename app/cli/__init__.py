@@ -11,6 +11,7 @@ from app.db.uow import unit_of_work
 
 def register_cli(app: Flask) -> None:
     from app.cli.memos import render_memo_command
+    from app.cli.notifications import send_notifications_command
     from app.cli.transfer import export_command, import_command
 
     for command in (
@@ -21,6 +22,7 @@ def register_cli(app: Flask) -> None:
         render_memo_command,
         export_command,
         import_command,
+        send_notifications_command,
     ):
         app.cli.add_command(command)
 

@@ -9,6 +9,7 @@ from app.db.models import Option, OptionStatus
 from app.domain import policy
 from app.domain.errors import Conflict, InvalidInput
 from app.domain.policy import Action
+from app.services import comments as comment_service
 from app.services import options as option_service
 from app.web.access import Access, load_decision
 from app.web.htmx import is_htmx, make_response
@@ -83,12 +84,19 @@ def detail(decision_id: int, option_id: int) -> ResponseReturnValue:
         return _row(access, option)
     from app.web.views.history import timeline_context
 
+    thread = comment_service.thread(
+        session=get_session(),
+        decision=access.decision,
+        viewer_id=access.user_id,
+        option_id=option_id,
+    )
     return make_response(
         render_template(
             "options/detail.html",
             access=access,
             decision=access.decision,
             option=option,
+            thread=thread,
             **timeline_context(access, option_id),
         )
     )

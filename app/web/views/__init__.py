@@ -13,14 +13,17 @@ def register_blueprints(app: Flask) -> None:
         api,
         audit,
         auth,
+        comments,
         criteria,
         decisions,
         exports,
         history,
         matrix,
         memos,
+        notifications,
         options,
         people,
+        what_if,
     )
 
     for module in (
@@ -35,5 +38,8 @@ def register_blueprints(app: Flask) -> None:
         api,
         audit,
         people,
+        comments,
+        notifications,
+        what_if,
     ):
         app.register_blueprint(module.bp)

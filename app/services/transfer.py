@@ -405,6 +405,15 @@ def check_references(decision: Row, users: list[Row], sections: dict[str, list[R
         "revision_id": {row.get("id") for row in sections["revisions"]},
         "parent_id": {row.get("id") for row in sections["comments"]},
     } | dict.fromkeys(("issued_by", *USER_COLUMNS), user_ids)
+    # A criterion removed from a draft is gone from the criteria but stays in its revisions.
+    removed = {
+        int(row["entity_id"])
+        for row in sections["revisions"]
+        if row.get("entity") == "criterion"
+        and row.get("action") == "delete"
+        and ID_KEY.fullmatch(str(row.get("entity_id"))) is not None
+    }
+    in_history = known | {"criterion_id": known["criterion_id"] | removed}
     if len(user_ids) != len(users) or len({row.get("username") for row in users}) != len(users):
         raise TransferError("users: two users share an id or a username.")
     if decision.get("created_by") not in user_ids | {None}:
@@ -430,11 +439,12 @@ def check_references(decision: Row, users: list[Row], sections: dict[str, list[R
                     f"it belongs to decision {row.get('decision_id')}, not to the file's "
                     f"decision {decision_id}",
                 )
+            refs = in_history if section == "revisions" else known
             for column in REFERENCES.get(section, ()):
-                if row.get(column) is not None and row[column] not in known[column]:
+                if row.get(column) is not None and row[column] not in refs[column]:
                     raise _refuse(section, row, f"{column} {row[column]} is not in the file")
     for row in sections["revisions"]:
-        _check_revision(row, decision_id, known)
+        _check_revision(row, decision_id, in_history)
 
 
 def _check_revision(row: Row, decision_id: int, known: dict[str, set[Any]]) -> None:

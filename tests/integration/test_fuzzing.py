@@ -52,7 +52,26 @@ FIELDS: dict[tuple[str, str], tuple[str, ...]] = {
     ("decisions.create", "POST"): (*DECISION_FIELDS, "scoring_mode"),
     ("decisions.start", "POST"): (),
     ("decisions.edit", "POST"): (*DECISION_FIELDS, "name_analysts_in_memo"),
-    ("decisions.set_member", "POST"): ("username", "role"),
+    ("decisions.set_member", "POST"): (
+        "username",
+        "user_id",
+        "role",
+        "confirm_role_change",
+        "confirm",
+    ),
+    ("decisions.remove_member", "POST"): ("user_id",),
+    ("decisions.archive", "POST"): (),
+    ("decisions.restore", "POST"): (),
+    ("decisions.delete", "POST"): (),
+    ("criteria.retire", "POST"): (),
+    ("criteria.restore", "POST"): (),
+    ("criteria.delete", "POST"): (),
+    ("matrix.undo_score", "POST"): ("option_id", "criterion_id"),
+    ("what_if.adopt", "POST"): ("w-1", "w-2", "v-1", "v-2"),
+    ("comments.option", "POST"): ("body", "parent_id"),
+    ("comments.cell", "POST"): ("body", "parent_id"),
+    ("notifications.open_", "POST"): (),
+    ("notifications.mark_all_read", "POST"): (),
     ("options.create", "POST"): ("title", "summary", "description"),
     ("options.update", "POST"): ("title", "summary", "description", "version"),
     ("options.withdraw", "POST"): (),
@@ -102,7 +121,17 @@ PLAUSIBLE: dict[str, list[str]] = {
     "subject": ["Memo"],
     "bottom_line": ["We recommend joint drills."],
 }
-IDS = ("option_id", "criterion_id", "revision", "version", "round", "weight", "value")
+IDS = (
+    "option_id",
+    "criterion_id",
+    "revision",
+    "version",
+    "round",
+    "weight",
+    "value",
+    "user_id",
+    "parent_id",
+)
 
 text_values = st.one_of(
     st.text(max_size=30),
@@ -292,7 +321,7 @@ def test_random_input_never_fails_the_server_nor_half_writes(
 QUERY_NAMES = (
     "round", "revision", "before", "since", "option", "criterion", "person", "kind", "method",
     "samples", "band", "scores", "include", "layout", "fragment", "from", "to", "at", "from_at",
-    "to_at", "issued", "next",
+    "to_at", "issued", "next", "q", "user_id",
 )  # fmt: skip
 QUERY_PLAUSIBLE = [
     "1", "2", "mean", "median", "any", "5", "1000", "panel", "analyst", "cell", "scores", "row",

@@ -15,9 +15,11 @@ from sqlalchemy import select
 
 from app.cli.transfer import export_command, import_command
 from app.db.conversation import Comment
-from app.db.models import Decision, Memo, Revision
+from app.db.models import Decision, Memo, Revision, User
 from app.db.uow import unit_of_work
 from app.services import comments as comment_service
+from app.services import criteria as criteria_service
+from app.services import decisions as decision_service
 from tests.factories import World
 from tests.integration.test_history_transfer import run, target  # noqa: F401  (fixture)
 
@@ -141,3 +143,49 @@ def test_a_broken_file_is_refused_whole(
     with target.app_context(), unit_of_work() as session:
         assert session.scalars(select(Comment)).first() is None
         assert session.scalars(select(Memo)).first() is None
+
+
+def test_a_criterion_removed_from_a_draft_travels_in_its_revisions(
+    app: Flask,
+    world: World,
+    target: Flask,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    with app.app_context(), unit_of_work() as session:
+        admin = session.get(User, world.users["facilitator"])
+        assert admin is not None
+        draft = decision_service.create_decision(
+            session=session, actor=admin, data={"title": "Draft", "scoring_mode": "blind"}
+        )
+        kept = criteria_service.create_criterion(
+            session=session,
+            decision_id=draft.id,
+            actor_id=admin.id,
+            data={"name": "Kept", "weight": "1"},
+        )
+        typo = criteria_service.create_criterion(
+            session=session,
+            decision_id=draft.id,
+            actor_id=admin.id,
+            data={"name": "Cots", "weight": "1"},
+        )
+        draft_id, kept_id, typo_id = draft.id, kept.id, typo.id
+    with app.app_context(), unit_of_work() as session:
+        criteria_service.delete_criterion(
+            session=session, decision_id=draft_id, criterion_id=typo_id, actor_id=admin.id
+        )
+    result = run(app, export_command, str(draft_id), "-o", str(tmp_path / "draft.json"))
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "draft.json").read_text())
+    assert [c["id"] for c in data["criteria"]] == [kept_id]
+    assert any(
+        r["entity"] == "criterion" and r["action"] == "delete" and r["entity_id"] == str(typo_id)
+        for r in data["revisions"]
+    )
+    # A revision naming a criterion that neither exists nor was removed is still refused.
+    forged = json.loads((tmp_path / "draft.json").read_text())
+    next(r for r in forged["revisions"] if r["action"] == "delete").update(action="update")
+    (tmp_path / "forged.json").write_text(json.dumps(forged))
+    assert "is not in the file" in run(target, import_command, str(tmp_path / "forged.json")).output
+    result = run(target, import_command, str(tmp_path / "draft.json"))
+    assert result.exit_code == 0, result.output

@@ -3,8 +3,8 @@
 On a fresh SQLite database (demo decision + a generated 40-option × 15-criterion decision with
 three analysts), prints for each memo:
 
-* issue: a facilitator's POST that issues the memo (snapshot, render, store), through the
-  Flask test client;
+* issue: a facilitator's POST that issues the memo (snapshot, PDF and Word copy, store),
+  through the Flask test client;
 * WeasyPrint alone: ``HTML(...).write_pdf()`` in this process on the very same HTML;
 * snapshot: the read transaction alone (matrix, robustness figures), part of issue;
 * the ratio issue / WeasyPrint (target ≤ 1.5);

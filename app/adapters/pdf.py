@@ -5,8 +5,13 @@ The same HTML always renders the same PDF, so a memo's SHA-256 can be checked by
 snapshot again. The memo's HTML comes from its print templates (``app.web.print``); issuing,
 which ties snapshot, HTML, PDF and storage together, is ``app.services.memos``.
 
-Same bytes. WeasyPrint writes no date, random identifier or XMP packet unless asked for a PDF
-variant (PDF/A, /UA, /X) or an identifier, and we ask for neither. What remains is the embedded
+Accessible. Memos are PDF/UA-1 (:data:`PDF_VARIANT`): tagged (headings, lists, tables with
+their header cells, figures), in reading order, with the document's language and title, and
+alternative text for every chart (the SVG's ``<title>``, written by the print templates).
+
+Same bytes. WeasyPrint writes no random identifier unless asked for one, and the dates of the
+PDF/UA metadata (its XMP packet and document information) are the memo's own, from the
+``dcterms.created`` and ``dcterms.modified`` the print template sets. What remains is the embedded
 fonts: WeasyPrint subsets them with HarfBuzz when libharfbuzz-subset (4.1 or later) is installed
 and otherwise with fontTools, which stamps each subset font's ``head.modified`` with the current
 second — two renders a second apart then differ inside a font stream. fontTools takes that stamp
@@ -50,6 +55,8 @@ ASSET_ORIGIN = "https://memo-assets.invalid"
 PDF_ASSET_BASE = f"{ASSET_ORIGIN}/static/"
 """Where the PDF's HTML finds memo.css and the fonts; only :class:`MemoURLFetcher` answers."""
 SERVED_SUFFIXES = {".css": "text/css", ".ttf": "font/ttf", ".svg": "image/svg+xml"}
+PDF_VARIANT = "pdf/ua-1"
+"""Tagged PDF for accessibility (structure, language, title, alternative text)."""
 FONT_TIMESTAMP = "0"
 """``SOURCE_DATE_EPOCH`` in every process that renders: the ``head.modified`` that fontTools
 writes into subset fonts (1970-01-01), instead of the second the memo was rendered."""
@@ -170,7 +177,7 @@ def html_to_pdf(html: str, *, fetcher: Any = None) -> bytes:
     pin_font_timestamps()
     fetcher = fetcher or make_url_fetcher()
     document = HTML(string=html, base_url=PDF_ASSET_BASE, url_fetcher=fetcher)
-    pdf = document.write_pdf(pdf_tags=False, uncompressed_pdf=False)
+    pdf = document.write_pdf(pdf_variant=PDF_VARIANT, uncompressed_pdf=False)
     assert pdf is not None
     return bytes(pdf)
 

@@ -2,14 +2,15 @@
 
 Issuing is three steps, none holding a write lock while WeasyPrint works:
 
-1. ``take_snapshot`` reads everything the memo says in **one read transaction** (REPEATABLE
-   READ on PostgreSQL; a WAL read snapshot on SQLite) into plain JSON-able data. The matrix
-   part comes from :func:`app.services.matrix_data.matrix_data` — the same numbers the
-   matrix page and the API show.
+1. ``take_snapshot`` (:mod:`app.services.memo_snapshot`) reads everything the memo says in
+   **one read transaction** (REPEATABLE READ on PostgreSQL; a WAL read snapshot on SQLite)
+   into plain JSON-able data, including the number the memo will carry.
 2. The snapshot is rendered to HTML by the caller's :class:`MemoPrinter` (the print
    templates belong to the web layer) and the HTML to PDF by ``app.adapters.pdf`` within a
    time bound.
-3. ``store_memo`` writes the PDF bytes, their SHA-256 and the snapshot in one transaction.
+3. ``store_memo`` locks the decision's row and writes the PDF bytes (and the Word copy),
+   their SHA-256 and the snapshot in one transaction. Memos count from 1 per decision; if
+   another memo took the number meanwhile, the memo is rendered again under the next one.
 
 A failed or overrunning render raises before step 3, so nothing is stored. Issued memos are
 never changed or deleted (the database refuses UPDATE and DELETE on the table). Nothing here
@@ -22,43 +23,45 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError, field_validator
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col
 
 from app.adapters import pdf
-from app.config import VERSION
-from app.db.models import Decision, Memo, OptionRead, Role, User
-from app.db.uow import consistent_read, unit_of_work
-from app.domain import analysis
+from app.db.models import Decision, Memo, User
+from app.db.uow import unit_of_work
 from app.domain.errors import InvalidInput, NotFound, ServiceError
-from app.services import audit, robustness
-from app.services.decisions import list_members
-from app.services.group_views import group_views
-from app.services.matrix import Matrix, analyst_letter, build_matrix, group_visible
-from app.services.matrix_data import finite, matrix_data, snapshot_matrix
-from app.services.options import list_options
+from app.services import audit
+from app.services.matrix import Matrix
+from app.services.memo_snapshot import (
+    SNAPSHOT_FORMAT,
+    MemoRefused,
+    check_issuable,
+    next_number,
+    read_snapshot,
+    take_snapshot,
+)
+from app.services.permissions import lock_decision
 from app.services.robustness import Robustness
 
-SNAPSHOT_FORMAT = 1
+__all__ = [
+    "SNAPSHOT_FORMAT",
+    "MemoRefused",
+    "check_issuable",
+    "read_snapshot",
+    "take_snapshot",
+]
+
 SECTIONS = ("chart", "disagreements", "robustness")
 """Optional sections a facilitator may leave out; all others are always present."""
 PRINTER_EXTENSION = "options_matrix.memo_printer"
 """Where an application keeps its :class:`MemoPrinter` (``app.extensions``)."""
 BOTTOM_LINE_MAX = 10_000
 LINE_MAX = 300
-
-# What a memo's snapshot records of each option (its list position is the snapshot's own).
-SNAPSHOT_OPTION_FIELDS = {"id", "title", "summary", "description", "status"}
-
-
-class MemoRefused(ServiceError):
-    """The decision's state does not allow a memo now (e.g. a blind round not yet revealed)."""
-
-    status = 409
 
 
 class MemoRenderFailed(ServiceError):
@@ -73,6 +76,9 @@ class MemoPrinter:
 
     robustness_section: Callable[[Robustness | None], dict[str, Any] | None]
     render_html: Callable[[dict[str, Any], str], str]
+    render_docx: Callable[[dict[str, Any], str], bytes] | None = None
+    """``render_docx(snapshot, pdf_sha256)``: the Word copy of a snapshot (with its
+    ``snapshot_sha256``) that goes with the PDF of that SHA-256; None: no Word copy."""
 
 
 class MemoForm(SQLModel):
@@ -169,168 +175,13 @@ def snapshot_digest(snapshot: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(snapshot)).hexdigest()
 
 
-def read_snapshot(
-    *,
-    engine: Engine,
-    decision_id: int,
-    issuer: User | None,
-    form: MemoForm,
-    printer: MemoPrinter,
-    now: datetime | None = None,
-) -> dict[str, Any]:
-    """``take_snapshot`` in a session and transaction of its own, read-only."""
-    with consistent_read(engine) as session:
-        return take_snapshot(
-            session=session,
-            decision_id=decision_id,
-            issuer=issuer,
-            form=form,
-            printer=printer,
-            now=now,
-        )
-
-
-def take_snapshot(
-    *,
-    session: Session,
-    decision_id: int,
-    issuer: User | None,
-    form: MemoForm,
-    printer: MemoPrinter,
-    now: datetime | None = None,
-) -> dict[str, Any]:
-    """Everything the memo says, as plain data. Refuses a blind round that is not revealed."""
-    decision = session.get(Decision, decision_id)
-    if decision is None:
-        raise NotFound("That decision does not exist.")
-    viewer_id = issuer.id if issuer is not None and issuer.id is not None else 0
-    matrix = build_matrix(
-        session=session, decision=decision, viewer_id=viewer_id, role=Role.FACILITATOR
-    )
-    check_issuable(decision, matrix)
-    members = list_members(session=session, decision_id=decision_id)
-    names = {u.id: u.display_name for _, u in members}
-    analyst_ids = [u.id for m, u in members if m.role == Role.ANALYST.value]
-    labels = {
-        uid: (names[uid] if decision.name_analysts_in_memo else f"Analyst {analyst_letter(k)}")
-        for k, uid in enumerate(analyst_ids)
-    }
-    all_options = list_options(session=session, decision_id=decision_id, include_withdrawn=True)
-    generated = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
-    data = matrix_data(matrix)
-    part = snapshot_matrix(data, labels)
-    evaluation = robustness.policy_evaluation(matrix)
-    if evaluation is not None:
-        follow_policy(part["rows"], evaluation)
-
-    return {
-        "format": SNAPSHOT_FORMAT,
-        "generated_at": generated.isoformat(),
-        "app_version": VERSION,
-        "issuer": {
-            "id": issuer.id if issuer is not None else None,
-            "name": issuer.display_name if issuer is not None else "command line",
-            "username": issuer.username if issuer is not None else None,
-        },
-        "memo": {
-            "memorandum_for": form.memorandum_for,
-            "from": form.from_line,
-            "subject": form.subject,
-            "bottom_line": form.bottom_line,
-            "sections": list(form.sections),
-        },
-        "decision": {
-            "id": decision.id,
-            "title": decision.title,
-            "question": decision.question,
-            "background": decision.background,
-            "classification": decision.classification,
-            "scale_min": decision.scale_min,
-            "scale_max": decision.scale_max,
-            "scoring_mode": decision.scoring_mode,
-            "status": decision.status,
-            "name_analysts": decision.name_analysts_in_memo,
-            "missing_policy": decision.missing_policy,
-        },
-        "round": {
-            "number": data["round"],
-            "revealed": data["revealed"],
-            "rounds": data["rounds"],
-        },
-        "revision": data["revision"],
-        "method": data["method"],
-        "analysts": [labels[uid] for uid in analyst_ids],
-        "options": [
-            OptionRead.model_validate(o).model_dump(include=SNAPSHOT_OPTION_FIELDS)
-            | {"position": i}
-            for i, o in enumerate(all_options)
-        ],
-        "criteria": part["criteria"],
-        "matrix": {"rows": part["rows"]},
-        "disagreements": part["disagreements"],
-        # The missing-score policy, each option's weight coverage and range, and the options
-        # ranked above another only through missing scores (memos issued before have none).
-        "missing": None
-        if evaluation is None
-        else analysis.missing_report(
-            evaluation,
-            [o["option_id"] for o in part["rows"]],
-            [o.title for o in matrix.options],
-            [c.name for c in matrix.criteria],
-        ),
-        # Under the memo's analyst labels; memos issued before group views existed have none.
-        "group": group_views(
-            session=session,
-            decision=decision,
-            viewer_id=viewer_id,
-            labels=labels,
-            show_names=False,
-        ).to_data(),
-        "robustness": (
-            printer.robustness_section(
-                robustness.compute(
-                    session=session,
-                    decision=decision,
-                    viewer_id=viewer_id,
-                    role=Role.FACILITATOR,
-                )
-            )
-            if "robustness" in form.sections
-            else None
-        ),
-    }
-
-
-def follow_policy(rows: list[dict[str, Any]], evaluation: analysis.Evaluation) -> None:
-    """Set the snapshot's totals, ranks and contributions (rows in the evaluation's option
-    order) to those of the decision's missing-score policy; under skip they are unchanged."""
-    for i, row in enumerate(rows):
-        row["total"] = finite(float(evaluation.totals[i]))
-        row["rank"] = evaluation.ranks[i]
-        for j, cell in enumerate(row["cells"]):
-            cell["contribution"] = finite(float(evaluation.contributions[i, j]))
-
-
-def check_issuable(decision: Decision, matrix: Matrix) -> None:
-    if not group_visible(decision, matrix.round):
-        raise MemoRefused(
-            f"Round {matrix.round.number} is scored blind and has not been revealed. "
-            "Reveal the round on the matrix page before issuing a memo: a memo may only report "
-            "scores the team has seen. Nothing was issued."
-        )
-    if not matrix.options or not matrix.criteria:
-        raise MemoRefused(
-            "This decision needs at least one active option and one criterion before a memo "
-            "can be issued. Nothing was issued."
-        )
-
-
 @dataclass(frozen=True)
 class Rendered:
     snapshot: dict[str, Any]
     snapshot_sha256: str
     html: str
     pdf: bytes
+    docx: bytes | None = None
 
 
 def with_digest(snapshot: dict[str, Any]) -> dict[str, Any]:
@@ -350,7 +201,8 @@ def render_snapshot(
     timeout: float,
     cache_dir: str | None = None,
 ) -> Rendered:
-    """HTML, then the PDF within ``timeout`` seconds, or :class:`MemoRenderFailed`."""
+    """HTML, then the PDF within ``timeout`` seconds, or :class:`MemoRenderFailed`; and the
+    Word copy from the same printed snapshot when the printer makes one."""
     printed = with_digest(snapshot)
     html = printer.render_html(printed, pdf.PDF_ASSET_BASE)
     try:
@@ -364,20 +216,36 @@ def render_snapshot(
         raise MemoRenderFailed(
             f"The memo could not be rendered ({exc}). Nothing was issued."
         ) from None
-    return Rendered(snapshot, printed["snapshot_sha256"], html, document)
+    docx = None
+    if printer.render_docx is not None:
+        try:
+            docx = printer.render_docx(printed, hashlib.sha256(document).hexdigest())
+        except Exception as exc:  # a Word copy that cannot be made issues nothing
+            raise MemoRenderFailed(
+                f"The memo's Word copy could not be made ({type(exc).__name__}). "
+                "Nothing was issued."
+            ) from None
+    return Rendered(snapshot, printed["snapshot_sha256"], html, document, docx)
+
+
+class NumberTaken(Exception):
+    """Another memo of the decision took the number the rendered memo carries."""
 
 
 def store_memo(*, session: Session, rendered: Rendered) -> Memo:
+    """Store the rendered memo under the number it carries. The decision's row is locked
+    first, so two memos of one decision are numbered one after the other; if another memo
+    took the number meanwhile, :class:`NumberTaken` (nothing is written)."""
     snapshot = rendered.snapshot
     decision_id = snapshot["decision"]["id"]
-    last = session.execute(
-        select(func.coalesce(func.max(col(Memo.number)), 0)).where(
-            col(Memo.decision_id) == decision_id
-        )
-    ).scalar_one()
+    lock_decision(session, decision_id)
+    number = next_number(session=session, decision_id=decision_id)
+    carried = snapshot["memo"].get("number")
+    if carried is not None and carried != number:
+        raise NumberTaken
     memo_row = Memo(
         decision_id=decision_id,
-        number=int(last or 0) + 1,
+        number=number,
         round_number=snapshot["round"]["number"],
         revision_id=snapshot["revision"] or None,
         issued_by=snapshot["issuer"]["id"],
@@ -386,12 +254,17 @@ def store_memo(*, session: Session, rendered: Rendered) -> Memo:
         pdf=rendered.pdf,
         size=len(rendered.pdf),
         sha256=hashlib.sha256(rendered.pdf).hexdigest(),
+        docx=rendered.docx,
+        docx_sha256=None if rendered.docx is None else hashlib.sha256(rendered.docx).hexdigest(),
         snapshot=snapshot,
         snapshot_sha256=rendered.snapshot_sha256,
         app_version=snapshot["app_version"],
     )
     session.add(memo_row)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:  # uq_memo_decision_number: numbered meanwhile after all
+        raise NumberTaken from None
     audit.record(
         session=session,
         kind=audit.Kind.MEMO_ISSUED,
@@ -399,12 +272,16 @@ def store_memo(*, session: Session, rendered: Rendered) -> Memo:
         decision_id=memo_row.decision_id,
         details={
             "memo": memo_row.id,
+            "number": memo_row.number,
             "subject": memo_row.subject,
             "round": memo_row.round_number,
             "sha256": memo_row.sha256,
         },
     )
     return memo_row
+
+
+NUMBER_ATTEMPTS = 3
 
 
 def issue_memo(
@@ -417,13 +294,27 @@ def issue_memo(
     timeout: float,
     cache_dir: str | None = None,
 ) -> Memo:
-    """Snapshot (one read transaction), render (time-bound), store (one write transaction)."""
+    """Snapshot (one read transaction), render (time-bound), store (one write transaction).
+
+    The memo prints its own number, so when another memo of the decision is stored between
+    the snapshot and the store, it is rendered again under the next number (a few times at
+    most, then a refusal that says to try again)."""
     snapshot = read_snapshot(
         engine=engine, decision_id=decision_id, issuer=issuer, form=form, printer=printer
     )
-    rendered = render_snapshot(snapshot, printer=printer, timeout=timeout, cache_dir=cache_dir)
-    with unit_of_work(engine=engine) as session:
-        return store_memo(session=session, rendered=rendered)
+    for _ in range(NUMBER_ATTEMPTS):
+        rendered = render_snapshot(snapshot, printer=printer, timeout=timeout, cache_dir=cache_dir)
+        try:
+            with unit_of_work(engine=engine) as session:
+                return store_memo(session=session, rendered=rendered)
+        except NumberTaken:
+            with unit_of_work(engine=engine, write=False) as session:
+                number = next_number(session=session, decision_id=decision_id)
+            snapshot = {**snapshot, "memo": {**snapshot["memo"], "number": number}}
+    raise MemoRefused(
+        "Other memos of this decision were being issued at the same moment. "
+        "Nothing was issued; issue the memo again."
+    )
 
 
 @dataclass(frozen=True)
@@ -431,6 +322,7 @@ class MemoEntry:
     """One line of a decision's memo register (no PDF, no snapshot)."""
 
     id: int
+    number: int
     subject: str
     issued_at: datetime
     issued_by: int | None
@@ -438,6 +330,7 @@ class MemoEntry:
     revision_id: int | None
     size: int
     sha256: str
+    has_docx: bool
 
 
 def list_memos(*, session: Session, decision_id: int) -> list[MemoEntry]:
@@ -445,6 +338,7 @@ def list_memos(*, session: Session, decision_id: int) -> list[MemoEntry]:
     rows = session.execute(
         select(
             col(Memo.id),
+            col(Memo.number),
             col(Memo.subject),
             col(Memo.issued_at),
             col(Memo.issued_by),
@@ -452,9 +346,10 @@ def list_memos(*, session: Session, decision_id: int) -> list[MemoEntry]:
             col(Memo.revision_id),
             col(Memo.size),
             col(Memo.sha256),
+            col(Memo.docx_sha256).is_not(None),
         )
         .where(col(Memo.decision_id) == decision_id)
-        .order_by(col(Memo.id).desc())
+        .order_by(col(Memo.number).desc(), col(Memo.id).desc())
     )
     return [MemoEntry(*row) for row in rows]
 
@@ -469,32 +364,50 @@ def issuer_names(*, session: Session, memos: list[MemoEntry]) -> dict[int, str]:
 
 @dataclass(frozen=True)
 class MemoFile:
+    """An issued memo's bytes (``data``: the PDF, or the Word copy) and what names them."""
+
     id: int
     decision_id: int
-    pdf: bytes
+    number: int
+    title: str
+    data: bytes
     sha256: str
     issued_at: datetime
 
+    @property
+    def pdf(self) -> bytes:
+        return self.data
 
-def memo_file(*, session: Session, decision_id: int, memo_id: int) -> MemoFile:
+
+def memo_file(*, session: Session, decision_id: int, memo_id: int, docx: bool = False) -> MemoFile:
+    """The PDF as issued (or, with ``docx``, its Word copy: NotFound for memos issued
+    without one), with the decision's title and the memo's number for its file name."""
+    content = (col(Memo.docx), col(Memo.docx_sha256)) if docx else (col(Memo.pdf), col(Memo.sha256))
     row = session.execute(
-        select(col(Memo.pdf), col(Memo.sha256), col(Memo.issued_at)).where(
-            col(Memo.id) == memo_id, col(Memo.decision_id) == decision_id
-        )
+        select(*content, col(Memo.number), col(Memo.issued_at), col(Decision.title))
+        .join(Decision, col(Decision.id) == col(Memo.decision_id))
+        .where(col(Memo.id) == memo_id, col(Memo.decision_id) == decision_id)
     ).first()
     if row is None:
         raise NotFound("That memo does not exist in this decision.")
-    return MemoFile(memo_id, decision_id, bytes(row.pdf), row.sha256, row.issued_at)
+    data, digest, number, issued_at, title = row
+    if data is None or digest is None:
+        raise NotFound(
+            f"Memo {number} has no Word copy: it was issued before Word copies were made. "
+            "Its PDF is the memo as issued."
+        )
+    return MemoFile(memo_id, decision_id, number, title, bytes(data), digest, issued_at)
 
 
 def memo_snapshot(
     *, session: Session, decision_id: int, memo_id: int
-) -> tuple[dict[str, Any], str]:
+) -> tuple[dict[str, Any], str, int, datetime]:
+    """An issued memo's snapshot, its SHA-256, the memo's number and when it was issued."""
     row = session.execute(
-        select(col(Memo.snapshot), col(Memo.snapshot_sha256)).where(
-            col(Memo.id) == memo_id, col(Memo.decision_id) == decision_id
-        )
+        select(
+            col(Memo.snapshot), col(Memo.snapshot_sha256), col(Memo.number), col(Memo.issued_at)
+        ).where(col(Memo.id) == memo_id, col(Memo.decision_id) == decision_id)
     ).first()
     if row is None:
         raise NotFound("That memo does not exist in this decision.")
-    return row.snapshot, row.snapshot_sha256
+    return row.snapshot, row.snapshot_sha256, row.number, row.issued_at

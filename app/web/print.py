@@ -7,7 +7,7 @@ the product's vocabulary as Jinja globals (both from :func:`formatting.register`
 model comes from :mod:`app.web.presenters.memo`; WeasyPrint itself is in :mod:`app.adapters.pdf`.
 
 :data:`MEMO_PRINTER` is what the memo use cases (:mod:`app.services.memos`) are given to word
-and lay out a memo; :func:`init_app` makes it the application's, for the commands too.
+and lay out a memo, and to make its Word copy (:mod:`app.web.word`) from the same snapshot; :func:`init_app` makes it the application's, for the commands too.
 """
 
 from __future__ import annotations
@@ -22,11 +22,12 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from app.adapters.pdf import PDF_ASSET_BASE
 from app.config import ROOT
 from app.services.memos import PRINTER_EXTENSION, MemoPrinter
-from app.web import formatting
+from app.web import formatting, word
 from app.web.presenters import robustness
 from app.web.presenters.memo import memo_view
 
 TEMPLATES_DIR = Path(ROOT, "templates")
+DOCX_MIMETYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 @functools.cache
@@ -55,9 +56,16 @@ def render_memo_html(snapshot: dict[str, Any], asset_base: str = PDF_ASSET_BASE)
     )
 
 
+def render_memo_docx(snapshot: dict[str, Any], pdf_sha256: str) -> bytes:
+    """The memo's Word copy for ``snapshot`` (with its ``snapshot_sha256``), naming the PDF
+    it goes with (:func:`app.web.word.render_memo_docx`)."""
+    return word.render_memo_docx(snapshot, pdf_sha256=pdf_sha256)
+
+
 MEMO_PRINTER = MemoPrinter(
     robustness_section=robustness.memo_section,
     render_html=render_memo_html,
+    render_docx=render_memo_docx,
 )
 
 

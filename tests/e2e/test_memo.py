@@ -77,8 +77,13 @@ def test_facilitator_issues_and_downloads_a_memo(page_as: Callable[[str], Page])
     auto = first_download.value
     auto_bytes = Path(auto.path()).read_bytes()
     assert auto_bytes.startswith(b"%PDF-")
-    assert auto.suggested_filename.endswith(".pdf")
-    expect(page.locator("#memo-issued")).to_contain_text("Memo issued")
+    # Named from the decision's title, the memo's number and its date.
+    assert re.fullmatch(
+        r"us-engagement-in-central-asian-security-2021_memo-\d+_\d{4}-\d{2}-\d{2}\.pdf",
+        auto.suggested_filename,
+    ), auto.suggested_filename
+    number = re.search(r"_memo-(\d+)_", auto.suggested_filename).group(1)  # type: ignore[union-attr]
+    expect(page.locator("#memo-issued")).to_contain_text(f"Memo {number} issued")
     row = page.locator("#memo-list tbody tr").filter(has_text=subject)
     expect(row).to_have_count(1)
     expect(row).to_contain_text("Morgan Hale")
@@ -91,4 +96,20 @@ def test_facilitator_issues_and_downloads_a_memo(page_as: Callable[[str], Page])
     again_bytes = Path(again.value.path()).read_bytes()
     assert again_bytes.startswith(b"%PDF")
     assert hashlib.sha256(again_bytes).hexdigest() == digest
+
+    # Its Word copy for clearance, beside it, named the same way.
+    with page.expect_download(timeout=RENDER_WAIT_MS) as word:
+        row.get_by_role("link", name="Word copy").click()
+    assert word.value.suggested_filename == auto.suggested_filename.replace(".pdf", ".docx")
+    assert Path(word.value.path()).read_bytes().startswith(b"PK")
+
+    # Issuing it is in the decision's history, linked to the memo and to the matrix it reflects.
+    page.goto("/decisions/1/history?kind=memo")
+    entry = page.locator("li.memo-entry").filter(has_text=subject)
+    expect(entry).to_contain_text(f"issued memo {number}")
+    expect(entry.get_by_role("link", name=f"Memo {number} (PDF)")).to_be_visible()
+    entry.get_by_role("link", name="Matrix as this memo reflects it").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(
+        "The matrix as it stood after change"
+    )
     assert problems == []

@@ -52,6 +52,12 @@ def notifications_of(app: Flask, user_id: int) -> list[Notification]:
         )
 
 
+def replies_to(app: Flask, user_id: int) -> list[Notification]:
+    """The user's reply notifications (starting scoring also notified every member)."""
+    kind = NotificationKind.COMMENT_REPLY.value
+    return [n for n in notifications_of(app, user_id) if n.kind == kind]
+
+
 def set_blind(app: Flask, world: World) -> None:
     with app.app_context(), unit_of_work() as session:
         decision = session.get(Decision, world.decision_id)
@@ -164,10 +170,10 @@ def test_reply_is_nested_and_notifies_the_author(app: Flask, world: World, as_ro
     assert response.status_code == 200
     replies = html[html.index('class="comment-replies"') :]
     assert "A reply." in replies
-    [note] = notifications_of(app, world.users["analyst-a"])
+    [note] = replies_to(app, world.users["analyst-a"])
     assert note.kind == NotificationKind.COMMENT_REPLY.value
     assert note.comment_id == comments(app)[1].id
-    assert notifications_of(app, world.users["analyst-b"]) == []  # not the one who replied
+    assert replies_to(app, world.users["analyst-b"]) == []  # not the one who replied
     # A reply to a reply joins the thread of the first comment.
     post(as_role("analyst-a"), option_url(world), "Re-reply.", parent_id=comments(app)[1].id)
     assert comments(app)[2].parent_id == first.id
@@ -177,7 +183,7 @@ def test_replying_to_oneself_notifies_nobody(app: Flask, world: World, as_role):
     analyst = as_role("analyst-a")
     post(analyst, option_url(world), "First.")
     post(analyst, option_url(world), "Second thoughts.", parent_id=comments(app)[0].id)
-    assert notifications_of(app, world.users["analyst-a"]) == []
+    assert replies_to(app, world.users["analyst-a"]) == []
 
 
 def test_reply_to_a_comment_of_another_thread_is_refused(app: Flask, world: World, as_role):  # type: ignore[no-untyped-def]

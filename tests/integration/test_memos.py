@@ -745,7 +745,7 @@ def test_form_preview_and_htmx_issue(app: Flask, world: World, facilitator: Acti
     location = response.headers["HX-Redirect"]
     memo_id = int(location.rsplit("issued=", 1)[1])
     listing = facilitator.get(location).get_data(as_text=True)
-    assert "Memo issued" in listing
+    assert "Memo 1 issued" in listing
     assert f'src="{base}/{memo_id}.pdf"' in listing  # the download starts by itself
     assert f"/decisions/{world.decision_id}/history/as-of?revision=" in listing
     with app.app_context(), unit_of_work() as session:

@@ -1,21 +1,30 @@
-"""The activity feed and option timelines: revisions newest first, as the viewer may see them.
+"""The activity feed and option timelines: revisions newest first, as the viewer may see them,
+and the memos issued in between.
 
 Pages are keyset pages (``id < before``). The blind-round rule is applied in SQL
 (:func:`visible_clause`), so a page is never short of entries the viewer may see.
+
+An issued memo stands in the feed just after the revision it reflects (the latest change its
+snapshot read), and in the timeline of every option it cites (the options in its matrix).
+Memos are not revisions: a page carries the memos whose revision falls within the page's
+span of revision ids, so each memo appears on exactly one page. Every member may see every
+memo (a memo only reports a round the group has seen).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, and_, cast, literal, or_
+from sqlalchemy import String, and_, cast, func, literal, or_
+from sqlalchemy import select as sa_select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from app.db.models import Criterion, Decision, Member, Option, Revision, User
+from app.db.models import Criterion, Decision, Member, Memo, Option, Revision, User
 from app.domain.errors import NotFound, ServiceError
 from app.services import options as option_service
 from app.services.history.state import decision_id_of, hidden_today
@@ -24,7 +33,8 @@ PAGE_SIZE = 50
 TIMELINE_PAGE_SIZE = 30
 
 # The kinds of change a feed can be filtered by: the entities revisions are recorded for.
-KINDS = ("option", "score", "criterion", "round", "member", "decision")
+KINDS = ("option", "score", "criterion", "round", "member", "decision", "memo", "comment")
+MEMO_KIND = "memo"
 # The texts of an option that a timeline can bring back.
 TEXT_KEYS = ("title", "summary", "description")
 
@@ -106,7 +116,8 @@ def load_names(*, session: Session, decision_id: int, extra_users: Iterable[int]
 def visible_clause(*, hidden: Iterable[int], viewer_id: int) -> ColumnElement[bool]:
     """SQL condition for the revisions a viewer may see in the feed and timelines.
 
-    Hides (1) other analysts' score revisions of rounds in ``hidden`` and (2) the scores a
+    Hides (1) other analysts' score revisions and other members' comments of rounds in
+    ``hidden`` and (2) the scores a
     new round copies from the previous one: those are not changes, and the round's "open"
     entry says that analysts start from their previous scores. Score revisions are keyed
     "round:option:criterion:analyst".
@@ -127,6 +138,12 @@ def visible_clause(*, hidden: Iterable[int], viewer_id: int) -> ColumnElement[bo
             entity != "score",
             col(Revision.round_number).not_in(hidden_numbers),
             entity_id.like(f"%:{int(viewer_id)}"),
+        ),
+        # Comments written in a hidden round: only their author's (app.domain.discussion).
+        or_(
+            entity != "comment",
+            col(Revision.round_number).not_in(hidden_numbers),
+            col(Revision.actor_id) == int(viewer_id),
         ),
     )
 
@@ -150,31 +167,145 @@ class FeedFilter:
         )
 
 
+@dataclass(frozen=True)
+class MemoMark:
+    """An issued memo as the feed shows it: who issued it when, the round and the revision
+    its snapshot reflects (``revision_id``, None for a decision with no revision), the
+    options it cites, and whether it has a Word copy."""
+
+    id: int
+    number: int
+    subject: str
+    issued_at: datetime
+    issued_by: int | None
+    round_number: int
+    revision_id: int | None
+    option_ids: frozenset[int]
+    has_docx: bool
+
+    @property
+    def position(self) -> int:
+        """The revision the memo follows in the feed (0: before every revision)."""
+        return self.revision_id or 0
+
+
 @dataclass
 class Page:
     """One page of revisions, newest first; ``next_before`` is the cursor of the next page.
 
     ``restorable`` holds the option revisions whose text differs from the option's current
-    text (filled for an option's timeline)."""
+    text (filled for an option's timeline); ``memos`` the memos issued within the page's
+    span of revisions."""
 
     revisions: list[Revision]
     names: Names
     next_before: int | None
     restorable: frozenset[int] = field(default_factory=frozenset)
+    memos: list[MemoMark] = field(default_factory=list)
 
 
 def _page(
-    session: Session, stmt: SelectOfScalar[Revision], *, decision_id: int, limit: int
+    session: Session,
+    stmt: SelectOfScalar[Revision] | None,
+    *,
+    decision_id: int,
+    limit: int,
+    before: int | None = None,
+    memo_filter: MemoFilter | None = None,
 ) -> Page:
-    rows = list(session.exec(stmt.order_by(col(Revision.id).desc()).limit(limit + 1)))
+    """A page of the revisions ``stmt`` selects (none for None), with the memos that pass
+    ``memo_filter`` (no memos for None)."""
+    rows = (
+        []
+        if stmt is None
+        else list(session.exec(stmt.order_by(col(Revision.id).desc()).limit(limit + 1)))
+    )
     more = len(rows) > limit
     rows = rows[:limit]
+    next_before = revision_id(rows[-1]) if more and rows else None
+    memos = (
+        []
+        if memo_filter is None
+        else memo_marks(
+            session=session,
+            decision_id=decision_id,
+            newest=None if before is None else before - 1,
+            oldest=next_before,
+            memo_filter=memo_filter,
+        )
+    )
     names = load_names(
         session=session,
         decision_id=decision_id,
-        extra_users=[r.actor_id for r in rows if r.actor_id is not None],
+        extra_users=[r.actor_id for r in rows if r.actor_id is not None]
+        + [m.issued_by for m in memos if m.issued_by is not None]
+        # A removed member who never acted is still named in their membership entries.
+        + [int(r.entity_id) for r in rows if r.entity == "member" and r.entity_id.isdigit()],
     )
-    return Page(rows, names, revision_id(rows[-1]) if more and rows else None)
+    return Page(rows, names, next_before, memos=memos)
+
+
+@dataclass(frozen=True)
+class MemoFilter:
+    """Which memos a page shows: issued by ``actor_id``, citing ``option_id`` (or criterion
+    ``criterion_id``), when given."""
+
+    actor_id: int | None = None
+    option_id: int | None = None
+    criterion_id: int | None = None
+
+
+def _cited(snapshot: Mapping[str, Any], key: str) -> frozenset[int]:
+    if key == "criteria":
+        return frozenset(int(c["id"]) for c in snapshot.get("criteria") or [])
+    rows = (snapshot.get("matrix") or {}).get("rows") or []
+    return frozenset(int(r["option_id"]) for r in rows)
+
+
+def memo_marks(
+    *,
+    session: Session,
+    decision_id: int,
+    newest: int | None,
+    oldest: int | None,
+    memo_filter: MemoFilter = MemoFilter(),
+) -> list[MemoMark]:
+    """The decision's memos whose revision lies in ``[oldest, newest]`` (either end open when
+    None), newest first, as ``memo_filter`` lets through."""
+    position = func.coalesce(col(Memo.revision_id), 0)
+    stmt = sa_select(
+        col(Memo.id),
+        col(Memo.number),
+        col(Memo.subject),
+        col(Memo.issued_at),
+        col(Memo.issued_by),
+        col(Memo.round_number),
+        col(Memo.revision_id),
+        col(Memo.docx_sha256),
+        col(Memo.snapshot),
+    ).where(col(Memo.decision_id) == decision_id)
+    if newest is not None:
+        stmt = stmt.where(position <= newest)
+    if oldest is not None:
+        stmt = stmt.where(position >= oldest)
+    if memo_filter.actor_id is not None:
+        stmt = stmt.where(col(Memo.issued_by) == memo_filter.actor_id)
+    marks = []
+    rows = session.execute(stmt.order_by(position.desc(), col(Memo.id).desc()))
+    for mid, number, subject, issued_at, by, round_number, rev, docx, snapshot in rows:
+        cited = _cited(snapshot or {}, "options")
+        if memo_filter.option_id is not None and memo_filter.option_id not in cited:
+            continue
+        if memo_filter.criterion_id is not None and memo_filter.criterion_id not in _cited(
+            snapshot or {}, "criteria"
+        ):
+            continue
+        marks.append(
+            MemoMark(
+                mid, number, subject, issued_at, by, round_number, rev, cited, docx is not None
+            )
+        )
+    return marks
 
 
 def feed_page(
@@ -190,12 +321,13 @@ def feed_page(
     if filters.kind is not None and filters.kind not in KINDS:
         raise ServiceError("Unknown kind of change.")
     decision_id = decision_id_of(decision)
-    stmt = select(Revision).where(
+    stmt: SelectOfScalar[Revision] | None = select(Revision).where(
         col(Revision.decision_id) == decision_id,
         visible_clause(
             hidden=hidden_today(session=session, decision=decision), viewer_id=viewer_id
         ),
     )
+    assert stmt is not None
     if before is not None:
         stmt = stmt.where(col(Revision.id) < before)
     if filters.actor_id is not None:
@@ -204,9 +336,23 @@ def feed_page(
         stmt = stmt.where(col(Revision.option_id) == filters.option_id)
     if filters.criterion_id is not None:
         stmt = stmt.where(col(Revision.criterion_id) == filters.criterion_id)
-    if filters.kind is not None:
+    if filters.kind == MEMO_KIND:
+        stmt = None  # memos only
+    elif filters.kind is not None:
         stmt = stmt.where(col(Revision.entity) == filters.kind)
-    return _page(session, stmt, decision_id=decision_id, limit=limit)
+    memo_filter = (
+        MemoFilter(filters.actor_id, filters.option_id, filters.criterion_id)
+        if filters.kind in (None, MEMO_KIND)
+        else None
+    )
+    return _page(
+        session,
+        stmt,
+        decision_id=decision_id,
+        limit=limit,
+        before=before,
+        memo_filter=memo_filter,
+    )
 
 
 def option_timeline(
@@ -234,7 +380,14 @@ def option_timeline(
     )
     if before is not None:
         stmt = stmt.where(col(Revision.id) < before)
-    page = _page(session, stmt, decision_id=decision_id, limit=limit)
+    page = _page(
+        session,
+        stmt,
+        decision_id=decision_id,
+        limit=limit,
+        before=before,
+        memo_filter=MemoFilter(option_id=option_id),
+    )
     current = text_of(
         {"title": option.title, "summary": option.summary, "description": option.description}
     )

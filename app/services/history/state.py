@@ -36,6 +36,7 @@ from app.db.models import (
 )
 from app.domain import visibility
 from app.domain.errors import NotFound
+from app.domain.vocabulary import CriterionStatus
 from app.services.matrix import Matrix, Method, assemble_matrix
 
 STATE_ENTITIES = ("decision", "member", "option", "criterion", "score")
@@ -264,8 +265,11 @@ def load_state(*, session: Session, decision_id: int, revision: int) -> Decision
         done=set(),
     )
     decision_rev = 0
+    recorded_members: set[int] = set()  # with a membership revision (removals included)
     for row in _latest(session, decision_id, last):
         after = row.after
+        if row.entity == "member" and row.entity_id.isdigit():
+            recorded_members.add(int(row.entity_id))
         if after is None:
             continue
         if row.entity == "decision":
@@ -281,8 +285,8 @@ def load_state(*, session: Session, decision_id: int, revision: int) -> Decision
             r, o, c, a = (int(part) for part in row.entity_id.split(":"))
             state.scores[(r, o, c, a)] = dict(after)
     # The decision's creator joined as its first facilitator, before anyone else (no member
-    # revision records that; a later role change does).
-    if created_by is not None:
+    # revision records that; a later role change or removal does).
+    if created_by is not None and created_by not in recorded_members:
         state.members.setdefault(created_by, Role.FACILITATOR.value)
         state.member_order[created_by] = 0
     _replay_rounds(state, _round_events(session, decision_id, last), decision_rev)
@@ -321,14 +325,18 @@ def state_options(state: DecisionState, *, include_withdrawn: bool = True) -> li
     return sorted(options, key=_list_order)
 
 
-def state_criteria(state: DecisionState) -> list[Criterion]:
+def state_criteria(state: DecisionState, *, include_retired: bool = False) -> list[Criterion]:
     """The criteria as they stood, in list order (position, id), rebuilt from what their
-    revisions record (``CriterionState``)."""
+    revisions record (``CriterionState``). Criteria retired at that moment are left out (as
+    they are out of the totals) unless ``include_retired``; a recorded state without a
+    status is an active criterion."""
     criteria = [
         Criterion(
             id=cid, decision_id=state.decision_id, **CriterionState.model_validate(s).model_dump()
         )
         for cid, s in state.criteria.items()
+        if include_retired
+        or s.get("status", CriterionStatus.ACTIVE.value) != CriterionStatus.RETIRED
     ]
     return sorted(criteria, key=_list_order)
 

@@ -1,5 +1,5 @@
-"""History in plain words: one sentence per revision (with word diffs of edited texts), the
-labels of the kinds of change, and score texts for comparisons."""
+"""History in plain words: one sentence per revision (with word diffs of edited texts) and per
+issued memo, the labels of the kinds of change, and score texts for comparisons."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from markupsafe import Markup, escape
 
 from app.db.models import Revision
 from app.domain.diff import text_diff
-from app.services.history import Names, Page, ScoreValue, revision_id
+from app.domain.labels import criterion_change_sentence
+from app.services.history import MemoMark, Names, Page, ScoreValue, revision_id
 
 KIND_LABELS: dict[str, str] = {
     "option": "Option texts and status",
@@ -21,6 +22,8 @@ KIND_LABELS: dict[str, str] = {
     "round": "Rounds and reveals",
     "member": "Members",
     "decision": "Decision settings",
+    "memo": "Memos issued",
+    "comment": "Comments",
 }
 TEXT_LABELS = (("title", "Title"), ("summary", "Summary"), ("description", "Description"))
 SETTING_LABELS = {
@@ -32,6 +35,7 @@ SETTING_LABELS = {
     "scoring_mode": "scoring mode",
     "aggregation": "group value",
     "missing_policy": "missing scores",
+    "paper": "memo paper",
     "name_analysts_in_memo": "analysts named in memos",
     "scale_min": "scale minimum",
     "scale_max": "scale maximum",
@@ -197,6 +201,10 @@ def _score(c: _Change) -> Sentence:
         return f"{analyst} wrote a rationale for {where}, {in_round}" + _rationale(after), []
     if r.before is None:
         return f"{analyst} scored {where}: {new}, {in_round}" + _rationale(after), []
+    if r.action == "undo":
+        return f"{analyst} undid their last change to {where}: {old} → {new}, {in_round}" + (
+            _rationale(after)
+        ), []
     if old != new:
         return f"{analyst} changed {where}: {old} → {new}, {in_round}" + _rationale(after), []
     if before.get("rationale", "") != after.get("rationale", ""):
@@ -227,28 +235,15 @@ def _option(c: _Change) -> Sentence:
 
 
 def _criterion(c: _Change) -> Sentence:
-    r, actor, before, after = c.revision, c.actor, c.before, c.after
-    name = after.get("name") or c.names.criterion(r.criterion_id)
-    if r.action == "create":
-        weight = _num(after.get("weight", 0))
-        return (
-            f"{actor} added the criterion “{name}” ({after.get('direction')}, weight {weight})",
-            [],
-        )
-    changes = []
-    if c.changed("weight"):
-        changes.append(f"weight {_num(before.get('weight', 0))} → {_num(after['weight'])}")
-    if c.changed("direction"):
-        changes.append(f"direction {before.get('direction')} → {after.get('direction')}")
-    if c.changed("name"):
-        changes.append(f"name “{before.get('name')}” → “{after.get('name')}”")
+    r = c.revision
+    sentence = criterion_change_sentence(
+        c.actor, r.action, c.before, c.after, c.names.criterion(r.criterion_id)
+    )
     diffs: Diffs = []
-    if c.changed("description"):
-        changes.append("description edited")
-        old, new = before.get("description") or "", after.get("description") or ""
+    if r.action == "update" and c.changed("description"):
+        old, new = c.before.get("description") or "", c.after.get("description") or ""
         diffs = [("Description", diff_html(old, new))]
-    sentence = f"{actor} changed the criterion “{name}”"
-    return sentence + (": " + "; ".join(changes) if changes else ""), diffs
+    return sentence, diffs
 
 
 def _member(c: _Change) -> Sentence:
@@ -256,12 +251,27 @@ def _member(c: _Change) -> Sentence:
     person = c.names.user(r.entity_id) if r.entity_id.isdigit() else c.after.get("username", "?")
     if r.action == "create":
         return f"{actor} added {person} as {c.after.get('role')}", []
+    if r.action == "remove":
+        return (
+            f"{actor} removed {person} ({c.before.get('role')}) from the decision; "
+            "their scores stay in the history",
+            [],
+        )
     return f"{actor} changed {person}’s role: {c.before.get('role')} → {c.after.get('role')}", []
+
+
+_DECISION_SENTENCES = {
+    "archive": "{actor} archived the decision",
+    "restore": "{actor} restored the decision from the archive",
+    "delete": "{actor} deleted the draft",
+}
 
 
 def _decision(c: _Change) -> Sentence:
     if c.revision.action == "create":
         return f"{c.actor} created the decision “{c.after.get('title')}”", []
+    if c.revision.action in _DECISION_SENTENCES:
+        return _DECISION_SENTENCES[c.revision.action].format(actor=c.actor), []
     changes = [
         f"{label} edited"
         if key in LONG_SETTINGS
@@ -290,6 +300,21 @@ def _round(c: _Change) -> Sentence:
     return template.format(actor=c.actor, n=n, action=r.action), []
 
 
+COMMENT_QUOTE = 200
+
+
+def _comment(c: _Change) -> Sentence:
+    r = c.revision
+    where = c.names.option(r.option_id)
+    if r.criterion_id is not None:
+        where += f" on {c.names.criterion(r.criterion_id)}"
+    verb = "replied to a comment on" if c.after.get("parent_id") else "commented on"
+    body = " ".join(str(c.after.get("body") or "").split())
+    if len(body) > COMMENT_QUOTE:
+        body = body[: COMMENT_QUOTE - 1].rstrip() + "…"
+    return f"{c.actor} {verb} {where}, round {r.round_number} — “{body}”", []
+
+
 def _other(c: _Change) -> Sentence:
     r = c.revision
     return f"{c.actor} recorded “{r.action}” on {r.entity} {r.entity_id}", []
@@ -302,6 +327,7 @@ _SENTENCES: dict[str, Callable[[_Change], Sentence]] = {
     "member": _member,
     "decision": _decision,
     "round": _round,
+    "comment": _comment,
 }
 
 
@@ -319,17 +345,58 @@ def describe(revision: Revision, names: Names) -> Entry:
 
 
 @dataclass
-class EntryPage:
-    """What the feed and timeline templates read: ``entries`` and the next page's cursor."""
+class MemoEntry:
+    """An issued memo in the feed: the template links its PDF (and Word copy) and the matrix
+    "as of" the revision it reflects (``memo.revision_id``)."""
 
-    entries: list[Entry]
+    memo: MemoMark
+    actor: str
+    sentence: str
+    diffs: Diffs = field(default_factory=list)
+    restorable: bool = False
+    kind: str = "memo"
+    option_id: int | None = None
+
+    @property
+    def id(self) -> int:
+        return self.memo.id
+
+    @property
+    def when(self) -> datetime:
+        return self.memo.issued_at
+
+
+def describe_memo(memo: MemoMark, names: Names) -> MemoEntry:
+    """An issued memo in plain words: who issued which memo, on what, reflecting which round."""
+    actor = names.user(memo.issued_by)
+    cited = len(memo.option_ids)
+    sentence = (
+        f"{actor} issued memo {memo.number}, “{memo.subject}”: round {memo.round_number}, "
+        f"{cited} option{'' if cited == 1 else 's'}"
+    )
+    if memo.revision_id is not None:
+        sentence += f", as of change #{memo.revision_id}"
+    return MemoEntry(memo=memo, actor=actor, sentence=sentence)
+
+
+@dataclass
+class EntryPage:
+    """What the feed and timeline templates read: ``entries`` (revisions and memos, newest
+    first) and the next page's cursor."""
+
+    entries: list[Entry | MemoEntry]
     next_before: int | None
 
 
 def entries(page: Page) -> EntryPage:
-    """A page of revisions as entries; option texts that differ from the current text are
-    marked restorable."""
-    out = [describe(r, page.names) for r in page.revisions]
-    for entry in out:
+    """A page of revisions as entries, each memo just after the revision it reflects; option
+    texts that differ from the current text are marked restorable."""
+    revisions = [describe(r, page.names) for r in page.revisions]
+    for entry in revisions:
         entry.restorable = entry.id in page.restorable
-    return EntryPage(out, page.next_before)
+    keyed: list[tuple[tuple[int, int, int], Entry | MemoEntry]] = [
+        ((e.id, 0, 0), e) for e in revisions
+    ]
+    keyed += [((m.position, 1, m.id), describe_memo(m, page.names)) for m in page.memos]
+    keyed.sort(key=lambda pair: pair[0], reverse=True)
+    return EntryPage([e for _, e in keyed], page.next_before)

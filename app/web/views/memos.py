@@ -32,8 +32,8 @@ from app.web import transaction
 from app.web.access import Access, load_decision
 from app.web.htmx import is_htmx, make_response
 from app.web.params import int_arg
-from app.web.presenters.memo import memo_filename, snapshot_filename
-from app.web.print import MEMO_PRINTER
+from app.web.presenters.memo import download_name
+from app.web.print import DOCX_MIMETYPE, MEMO_PRINTER
 from app.web.transaction import get_session
 
 bp = Blueprint("memos", __name__, url_prefix="/decisions/<int:decision_id>/memos")
@@ -142,14 +142,28 @@ def download(decision_id: int, memo_id: int) -> ResponseReturnValue:
     """The bytes as issued, with their SHA-256 as ETag and digest header."""
     load_decision(decision_id)
     f = memo_service.memo_file(session=get_session(), decision_id=decision_id, memo_id=memo_id)
+    return _issued_file(f, "application/pdf", "pdf")
+
+
+@bp.get("/<int:memo_id>.docx")
+def download_docx(decision_id: int, memo_id: int) -> ResponseReturnValue:
+    """The memo's Word copy as issued, beside its PDF (404 with a reason for memos issued
+    before Word copies were made)."""
+    load_decision(decision_id)
+    f = memo_service.memo_file(
+        session=get_session(), decision_id=decision_id, memo_id=memo_id, docx=True
+    )
+    return _issued_file(f, DOCX_MIMETYPE, "docx")
+
+
+def _issued_file(f: memo_service.MemoFile, mimetype: str, extension: str) -> Response:
     etag = f'"{f.sha256}"'
     if etag in request.headers.get("If-None-Match", ""):
         response = Response(status=304)
     else:
-        response = Response(f.pdf, mimetype="application/pdf")
-        response.headers["Content-Disposition"] = (
-            f'attachment; filename="{memo_filename(decision_id, memo_id)}"'
-        )
+        response = Response(f.data, mimetype=mimetype)
+        name = download_name(f.decision_id, f.title, f.number, f.issued_at, extension)
+        response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
         digest = base64.b64encode(bytes.fromhex(f.sha256)).decode()
         response.headers["Repr-Digest"] = f"sha-256=:{digest}:"
     response.headers["ETag"] = etag
@@ -164,14 +178,13 @@ def download(decision_id: int, memo_id: int) -> ResponseReturnValue:
 @bp.get("/<int:memo_id>/snapshot.json")
 def snapshot(decision_id: int, memo_id: int) -> ResponseReturnValue:
     """The data the memo was rendered from (its SHA-256 is printed in the memo)."""
-    load_decision(decision_id)
-    data, digest = memo_service.memo_snapshot(
+    access = load_decision(decision_id)
+    data, digest, number, issued = memo_service.memo_snapshot(
         session=get_session(), decision_id=decision_id, memo_id=memo_id
     )
     response = Response(memo_service.canonical_json(data), mimetype="application/json")
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="{snapshot_filename(decision_id, memo_id)}"'
-    )
+    name = download_name(decision_id, access.decision.title, number, issued, "json")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     response.headers["ETag"] = f'"{digest}"'
     return response
 

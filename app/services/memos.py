@@ -35,7 +35,7 @@ from app.adapters import pdf
 from app.db.models import Decision, Memo, User
 from app.db.uow import unit_of_work
 from app.domain.errors import InvalidInput, NotFound, ServiceError
-from app.services import audit
+from app.services import audit, notifications
 from app.services.matrix import Matrix
 from app.services.memo_snapshot import (
     SNAPSHOT_FORMAT,
@@ -277,6 +277,13 @@ def store_memo(*, session: Session, rendered: Rendered) -> Memo:
             "round": memo_row.round_number,
             "sha256": memo_row.sha256,
         },
+    )
+    notifications.memo_issued(
+        session,
+        memo_row.decision_id,
+        memo_row.id,
+        memo_row.number,
+        actor_id=memo_row.issued_by,
     )
     return memo_row
 

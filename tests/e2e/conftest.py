@@ -7,6 +7,9 @@ installed (`.ci/run` installs it); without it these tests fail rather than skip.
 Under xdist every browser test goes to one worker (see ``pytest_xdist_make_scheduler`` in
 tests/conftest.py), so the server and the browser start once. Waits are on conditions, with
 generous limits (``WAIT_MS``), so a busy machine makes a test slower, never red.
+
+Every page state a test reaches is checked with axe-core (see tests/e2e/axe.py); a test that
+reached one with an accessibility violation fails, after its own assertions, with the list.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from app import create_app
+from tests.e2e.axe import Audit, audit_from_environment
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -40,6 +44,8 @@ ROOT = Path(__file__).resolve().parents[2]
 # The longest any one wait (a navigation, a locator, an expect) may take before it fails.
 WAIT_MS = 30_000
 SERVER_START_S = 90
+AXE_KEY = pytest.StashKey[Audit]()
+AXE_SUMMARY: list[str] = []
 
 expect.set_options(timeout=WAIT_MS)
 
@@ -123,7 +129,9 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def page_as(browser: Browser, live_server: str) -> Iterator[Callable[[str], Page]]:
+def page_as(
+    browser: Browser, live_server: str, axe_audit: Audit
+) -> Iterator[Callable[[str], Page]]:
     """``page_as("analyst-a")`` → a logged-in page in its own browser context."""
     contexts: list[BrowserContext] = []
 
@@ -135,6 +143,7 @@ def page_as(browser: Browser, live_server: str) -> Iterator[Callable[[str], Page
         context.set_default_navigation_timeout(WAIT_MS)
         contexts.append(context)
         page = context.new_page()
+        axe_audit.label(page, username)
         page.goto("/login")
         page.get_by_label("Username").fill(username)
         page.get_by_label("Password").fill(DEMO_PASSWORD)
@@ -145,6 +154,56 @@ def page_as(browser: Browser, live_server: str) -> Iterator[Callable[[str], Page
     yield login
     for context in contexts:
         context.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def axe_audit() -> Iterator[Audit]:
+    """The session's accessibility checks, wired into every Playwright action."""
+    audit = audit_from_environment()
+    with audit.patched():
+        yield audit
+    AXE_SUMMARY.append(f"axe-core: {audit.runs} page states checked in {audit.seconds:.1f} s")
+    AXE_SUMMARY.extend(f"  {took:.1f} s {url}" for took, url in audit.slowest)
+    leftover = audit.report()
+    assert not leftover, leftover
+
+
+@pytest.fixture(autouse=True)
+def _axe_each_test(request: pytest.FixtureRequest, axe_audit: Audit) -> None:
+    axe_audit.begin()
+    request.node.stash[AXE_KEY] = axe_audit
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """After a test passed, check the final state of every page still open and fail the test
+    on any accessibility violation it met. A test that failed on its own keeps its failure;
+    what axe found until then is added to its report as a section of its own."""
+    audit = item.stash.get(AXE_KEY, None)
+    passed = False
+    if audit is not None:
+        audit.in_test = True
+    try:
+        result = yield
+        passed = True
+    finally:
+        if audit is not None:
+            audit.in_test = False
+        if audit is not None and not passed:
+            report = audit.report()
+            if report:
+                item.add_report_section("call", "axe-core", report)
+    if audit is not None:
+        audit.check_open_pages()
+        report = audit.report()
+        if report:
+            pytest.fail(report, pytrace=False)
+    return result
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for line in AXE_SUMMARY:
+        terminalreporter.write_line(line)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -342,6 +342,7 @@ def test_a_facilitator_runs_a_blind_two_round_exercise_for_a_team_she_created(
     )
     a.get_by_role("link", name=re.compile(r"^Notifications")).click()
     expect(a.get_by_role("heading", name="Notifications")).to_be_visible()
+    expect(a.locator("main")).to_contain_text(re.compile(r"Memo 1 of .+ was issued"))
     fac.get_by_role("link", name="Audit log", exact=True).click()
     log = fac.locator("#audit-log")
     expect(log).to_contain_text(re.compile("reveal", re.I))

@@ -268,6 +268,7 @@ def build_decisions(app: Flask) -> Setup:
         session.flush()
         ids = {
             "bystanders_notification": notice.id,
+            "notification_id": notice.id,
             "decision_id": a,
             "option_id": world.options[0],
             "criterion_id": world.criteria[0],

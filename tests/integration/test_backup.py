@@ -35,7 +35,8 @@ from tests.factories import PASSWORD, World
 
 pytestmark = pytest.mark.slow
 
-NOT_BACKED_UP = {"group_view_cache", "login_throttle", "password_link"}
+# Derived, short-lived or per-person reminders (see app/services/backup.py).
+NOT_BACKED_UP = {"group_view_cache", "login_throttle", "password_link", "notification"}
 MEMO_FORM = {
     "memorandum_for": "The Principal",
     "from_line": "Morgan Hale, options team",

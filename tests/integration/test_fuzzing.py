@@ -189,6 +189,8 @@ def requests(draw: st.DrawFn, fuzz: Setup, endpoint: str, method: str) -> dict[s
         "criterion_id": draw(
             st.sampled_from([a["criterion_id"]] * 4 + [fuzz.foreign["criterion_id"]])
         ),
+        # Someone else's notification, or none at all.
+        "notification_id": draw(st.sampled_from([a["notification_id"], 0, 2**31 - 1])),
     }
     form: dict[str, list[str]] = {}
     plausible_ids = [str(v) for v in (*fuzz.ids.values(), *fuzz.foreign.values())]

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from flask import Flask
+from sqlalchemy import delete
 from sqlmodel import col, select
 
 from app.db.conversation import Notification
@@ -66,6 +67,14 @@ def give_email(app: Flask, world: World, *usernames: str) -> None:
             assert user is not None
             user.email = f"{username}@example.test"
             session.add(user)
+
+
+@pytest.fixture(autouse=True)
+def _from_a_clean_slate(app: Flask, world: World) -> None:
+    """Each test starts with no notification: the world's "scoring started" ones (pinned in
+    test_notification_events.py) would blur what each test counts."""
+    with app.app_context(), unit_of_work() as session:
+        session.execute(delete(Notification))
 
 
 def rows(app: Flask, user_id: int | None = None) -> list[Notification]:

@@ -3,6 +3,7 @@ Facilitators only; everyone in the decision reads the list."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, url_for
@@ -123,11 +124,16 @@ def update(decision_id: int, criterion_id: int) -> ResponseReturnValue:
     return _done(access, notice=f"Saved the criterion “{criterion.name}”.")
 
 
-@bp.post("/<int:criterion_id>/retire")
-def retire(decision_id: int, criterion_id: int) -> ResponseReturnValue:
+def _lifecycle(
+    decision_id: int,
+    criterion_id: int,
+    change: Callable[..., Any],
+    notice: Callable[[Any], str],
+) -> ResponseReturnValue:
+    """Retire, restore or remove a criterion: one service call, answered with the section."""
     access = load_decision(decision_id, Action.EDIT_CRITERIA)
     try:
-        criterion = criteria_service.retire_criterion(
+        result = change(
             session=get_session(),
             decision_id=decision_id,
             criterion_id=criterion_id,
@@ -135,44 +141,40 @@ def retire(decision_id: int, criterion_id: int) -> ResponseReturnValue:
         )
     except ServiceError as exc:
         return _refused(access, exc)
-    return _done(
-        access,
-        notice=f"Retired “{criterion.name}”: it is out of totals and the memo, its scores stay "
-        "in history, and you can restore it below.",
+    return _done(access, notice=notice(result))
+
+
+@bp.post("/<int:criterion_id>/retire")
+def retire(decision_id: int, criterion_id: int) -> ResponseReturnValue:
+    return _lifecycle(
+        decision_id,
+        criterion_id,
+        criteria_service.retire_criterion,
+        lambda c: (
+            f"Retired “{c.name}”: it is out of totals and the memo, its scores stay "
+            "in history, and you can restore it below."
+        ),
     )
 
 
 @bp.post("/<int:criterion_id>/restore")
 def restore(decision_id: int, criterion_id: int) -> ResponseReturnValue:
-    access = load_decision(decision_id, Action.EDIT_CRITERIA)
-    try:
-        criterion = criteria_service.restore_criterion(
-            session=get_session(),
-            decision_id=decision_id,
-            criterion_id=criterion_id,
-            actor_id=access.user_id,
-        )
-    except ServiceError as exc:
-        return _refused(access, exc)
-    return _done(
-        access,
-        notice=f"Restored “{criterion.name}”: it counts in totals and the memo again.",
+    return _lifecycle(
+        decision_id,
+        criterion_id,
+        criteria_service.restore_criterion,
+        lambda c: f"Restored “{c.name}”: it counts in totals and the memo again.",
     )
 
 
 @bp.post("/<int:criterion_id>/delete")
 def delete(decision_id: int, criterion_id: int) -> ResponseReturnValue:
-    access = load_decision(decision_id, Action.EDIT_CRITERIA)
-    try:
-        name = criteria_service.delete_criterion(
-            session=get_session(),
-            decision_id=decision_id,
-            criterion_id=criterion_id,
-            actor_id=access.user_id,
-        )
-    except ServiceError as exc:
-        return _refused(access, exc)
-    return _done(access, notice=f"Removed “{name}” from this draft.")
+    return _lifecycle(
+        decision_id,
+        criterion_id,
+        criteria_service.delete_criterion,
+        lambda name: f"Removed “{name}” from this draft.",
+    )
 
 
 def _refused(access: Access, exc: ServiceError) -> ResponseReturnValue:
